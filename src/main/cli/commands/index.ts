@@ -1,0 +1,7 @@
+import type { CliCommand } from '../types.ts';
+
+/**
+ * Every `nca` sub-command. Each service's owner adds its command module here
+ * (datasets, train, eval, runs, export, serve).
+ */
+export const commands: CliCommand[] = [];

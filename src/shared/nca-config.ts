@@ -1,0 +1,144 @@
+/**
+ * Run configurations: one schema per task, with defaults and limits. The New-run form, the CLI and
+ * the engine all validate with these, so a value is defined in exactly one place.
+ * Defaults follow ../shared/reference/nca-models.md (Distill 2020/2021 and the seed paper).
+ */
+import { z } from 'zod';
+
+export const BackendSchema = z.enum(['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu']);
+export type BackendName = z.infer<typeof BackendSchema>;
+
+export const AliveModeSchema = z.enum(['threshold', 'dilated', 'none']);
+export const LossSchema = z.enum(['l2', 'ce', 'scce']);
+
+const LrStep = z.object({
+  at: z.number().int().min(0).describe('iteration at which this learning rate starts'),
+  lr: z.number().positive().max(1),
+});
+
+const OptimizerSchema = z.object({
+  lr: z.number().positive().max(1).default(1e-3).describe('initial Adam learning rate'),
+  schedule: z.array(LrStep).max(16).default([
+    { at: 30_000, lr: 1e-4 },
+    { at: 70_000, lr: 1e-5 },
+  ]),
+  normalizeGradients: z.boolean().default(true).describe('divide each variable gradient by its L2 norm'),
+});
+
+const ComputeSchema = z.object({
+  backend: BackendSchema.default('auto'),
+  threads: z.number().int().min(1).max(64).optional().describe('data-parallel worker threads; default: cores'),
+  aliveOnly: z.boolean().default(true).describe('compute only alive cells (identical results, faster)'),
+  allowSoftwareGpu: z.boolean().default(false).describe('allow SwiftShader/llvmpipe WebGPU adapters'),
+});
+
+const CheckpointSchema = z.object({
+  every: z.number().int().min(1).default(500).describe('iterations between checkpoints'),
+  keepLatest: z.number().int().min(1).max(100).default(3),
+  keepBest: z.boolean().default(true),
+});
+
+export const ClassifyConfigSchema = z.object({
+  task: z.literal('classify'),
+  dataset: z.string().min(1).default('mnist'),
+  channels: z.number().int().min(3).max(128).default(20).describe('state channels: pixel + hidden + one logit per class'),
+  perception: z
+    .object({
+      kind: z.enum(['learned', 'sobel']).default('learned'),
+      kernel: z.union([z.literal(3), z.literal(5)]).default(3),
+      filters: z.number().int().min(1).max(512).default(80),
+    })
+    .default({ kind: 'learned', kernel: 3, filters: 80 }),
+  hidden: z.array(z.number().int().min(1).max(1024)).max(4).default([80]).describe('hidden widths of the update MLP'),
+  fireRate: z.number().min(0.01).max(1).default(0.5),
+  residualNoise: z.number().min(0).max(1).default(0.02),
+  loss: LossSchema.default('l2'),
+  aliveMode: AliveModeSchema.default('threshold'),
+  aliveThreshold: z.number().min(0).max(1).default(0.1),
+  steps: z.number().int().min(1).max(1000).default(20),
+  batch: z.number().int().min(1).max(256).default(16),
+  pool: z
+    .object({
+      size: z.number().int().min(1).max(10_000).default(160),
+      freshFraction: z.number().min(0).max(1).default(0.25),
+      mutateFraction: z.number().min(0).max(1).default(0.25),
+    })
+    .default({ size: 160, freshFraction: 0.25, mutateFraction: 0.25 }),
+  iterations: z.number().int().min(1).max(10_000_000).default(100_000),
+  optimizer: OptimizerSchema.default({
+    lr: 1e-3,
+    schedule: [
+      { at: 30_000, lr: 1e-4 },
+      { at: 70_000, lr: 1e-5 },
+    ],
+    normalizeGradients: true,
+  }),
+  evaluation: z
+    .object({
+      every: z.number().int().min(1).default(500),
+      images: z.number().int().min(1).max(100_000).default(10_000).describe('test images per evaluation'),
+      steps: z.number().int().min(1).max(2000).default(200),
+      mutateSteps: z.number().int().min(0).max(2000).default(200),
+    })
+    .default({ every: 500, images: 10_000, steps: 200, mutateSteps: 200 }),
+  trainSubset: z.number().int().min(1).optional().describe('use only the first N training images'),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  compute: ComputeSchema.default({ backend: 'auto', aliveOnly: true, allowSoftwareGpu: false }),
+  checkpoints: CheckpointSchema.default({ every: 500, keepLatest: 3, keepBest: true }),
+});
+
+export const GrowConfigSchema = z.object({
+  task: z.literal('grow'),
+  target: z
+    .union([
+      z.object({ kind: z.literal('dataset'), dataset: z.string().min(1), index: z.number().int().min(0) }),
+      z.object({ kind: z.literal('image'), path: z.string().min(1), mask: z.enum(['alpha', 'threshold']).default('alpha') }),
+    ])
+    .default({ kind: 'dataset', dataset: 'fashion-mnist', index: 0 }),
+  targetSize: z.number().int().min(8).max(64).default(40),
+  padding: z.number().int().min(0).max(32).default(16),
+  channels: z.number().int().min(4).max(64).default(16),
+  hidden: z.number().int().min(1).max(1024).default(128),
+  fireRate: z.number().min(0.01).max(1).default(0.5),
+  aliveThreshold: z.number().min(0).max(1).default(0.1),
+  stepsMin: z.number().int().min(1).max(1000).default(64),
+  stepsMax: z.number().int().min(2).max(1000).default(96),
+  experiment: z.enum(['growing', 'persistent', 'regenerating']).default('regenerating'),
+  poolSize: z.number().int().min(1).max(10_000).default(1024),
+  batch: z.number().int().min(1).max(64).default(8),
+  damaged: z.number().int().min(0).max(64).default(3),
+  iterations: z.number().int().min(1).max(1_000_000).default(8000),
+  optimizer: OptimizerSchema.default({ lr: 2e-3, schedule: [{ at: 2000, lr: 2e-4 }], normalizeGradients: true }),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  compute: ComputeSchema.default({ backend: 'auto', aliveOnly: false, allowSoftwareGpu: false }),
+  checkpoints: CheckpointSchema.default({ every: 500, keepLatest: 3, keepBest: true }),
+  evaluation: z.object({ every: z.number().int().min(1).default(500) }).default({ every: 500 }),
+});
+
+export const AdversarialConfigSchema = ClassifyConfigSchema.omit({ task: true }).extend({
+  task: z.literal('adversarial'),
+  classifierRunId: z.string().min(1).describe('the frozen classifier run to attack'),
+  targetClass: z.number().int().min(0).max(127).default(8),
+  adversaryFraction: z.number().min(0).max(1).default(0.01),
+  attackFractions: z.array(z.number().min(0).max(1)).default([0.005, 0.01, 0.02, 0.05, 0.1]),
+});
+
+export const RunConfigSchema = z.discriminatedUnion('task', [
+  ClassifyConfigSchema,
+  GrowConfigSchema,
+  AdversarialConfigSchema,
+]);
+
+export type ClassifyConfig = z.infer<typeof ClassifyConfigSchema>;
+export type GrowConfig = z.infer<typeof GrowConfigSchema>;
+export type AdversarialConfig = z.infer<typeof AdversarialConfigSchema>;
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+export type Task = RunConfig['task'];
+
+/** Parse a config, returning every problem as `field: reason` so the UI and CLI can show it. */
+export function parseRunConfig(input: unknown): { ok: true; config: RunConfig } | { ok: false; errors: string[] } {
+  const r = RunConfigSchema.safeParse(input);
+  if (r.success) return { ok: true, config: r.data };
+  return { ok: false, errors: r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`) };
+}
