@@ -18,16 +18,25 @@ const LrStep = z.object({
 
 const OptimizerSchema = z.object({
   lr: z.number().positive().max(1).default(1e-3).describe('initial Adam learning rate'),
-  schedule: z.array(LrStep).max(16).default([
-    { at: 30_000, lr: 1e-4 },
-    { at: 70_000, lr: 1e-5 },
-  ]),
+  schedule: z
+    .array(LrStep)
+    .max(16)
+    .default([
+      { at: 30_000, lr: 1e-4 },
+      { at: 70_000, lr: 1e-5 },
+    ]),
   normalizeGradients: z.boolean().default(true).describe('divide each variable gradient by its L2 norm'),
 });
 
 const ComputeSchema = z.object({
   backend: BackendSchema.default('auto'),
-  threads: z.number().int().min(1).max(64).optional().describe('data-parallel worker threads; default: cores'),
+  threads: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('data-parallel worker threads; default: cores'),
   aliveOnly: z.boolean().default(true).describe('compute only alive cells (identical results, faster)'),
   allowSoftwareGpu: z.boolean().default(false).describe('allow SwiftShader/llvmpipe WebGPU adapters'),
 });
@@ -41,7 +50,13 @@ const CheckpointSchema = z.object({
 export const ClassifyConfigSchema = z.object({
   task: z.literal('classify'),
   dataset: z.string().min(1).default('mnist'),
-  channels: z.number().int().min(3).max(128).default(20).describe('state channels: pixel + hidden + one logit per class'),
+  channels: z
+    .number()
+    .int()
+    .min(3)
+    .max(128)
+    .default(20)
+    .describe('state channels: pixel + hidden + one logit per class'),
   perception: z
     .object({
       kind: z.enum(['learned', 'sobel']).default('learned'),
@@ -49,7 +64,11 @@ export const ClassifyConfigSchema = z.object({
       filters: z.number().int().min(1).max(512).default(80),
     })
     .default({ kind: 'learned', kernel: 3, filters: 80 }),
-  hidden: z.array(z.number().int().min(1).max(1024)).max(4).default([80]).describe('hidden widths of the update MLP'),
+  hidden: z
+    .array(z.number().int().min(1).max(1024))
+    .max(4)
+    .default([80])
+    .describe('hidden widths of the update MLP'),
   fireRate: z.number().min(0.01).max(1).default(0.5),
   residualNoise: z.number().min(0).max(1).default(0.02),
   loss: LossSchema.default('l2'),
@@ -82,7 +101,12 @@ export const ClassifyConfigSchema = z.object({
     })
     .default({ every: 500, images: 10_000, steps: 200, mutateSteps: 200 }),
   trainSubset: z.number().int().min(1).optional().describe('use only the first N training images'),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
   compute: ComputeSchema.default({ backend: 'auto', aliveOnly: true, allowSoftwareGpu: false }),
   checkpoints: CheckpointSchema.default({ every: 500, keepLatest: 3, keepBest: true }),
 });
@@ -92,7 +116,11 @@ export const GrowConfigSchema = z.object({
   target: z
     .union([
       z.object({ kind: z.literal('dataset'), dataset: z.string().min(1), index: z.number().int().min(0) }),
-      z.object({ kind: z.literal('image'), path: z.string().min(1), mask: z.enum(['alpha', 'threshold']).default('alpha') }),
+      z.object({
+        kind: z.literal('image'),
+        path: z.string().min(1),
+        mask: z.enum(['alpha', 'threshold']).default('alpha'),
+      }),
     ])
     .default({ kind: 'dataset', dataset: 'fashion-mnist', index: 0 }),
   targetSize: z.number().int().min(8).max(64).default(40),
@@ -108,8 +136,17 @@ export const GrowConfigSchema = z.object({
   batch: z.number().int().min(1).max(64).default(8),
   damaged: z.number().int().min(0).max(64).default(3),
   iterations: z.number().int().min(1).max(1_000_000).default(8000),
-  optimizer: OptimizerSchema.default({ lr: 2e-3, schedule: [{ at: 2000, lr: 2e-4 }], normalizeGradients: true }),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  optimizer: OptimizerSchema.default({
+    lr: 2e-3,
+    schedule: [{ at: 2000, lr: 2e-4 }],
+    normalizeGradients: true,
+  }),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
   compute: ComputeSchema.default({ backend: 'auto', aliveOnly: false, allowSoftwareGpu: false }),
   checkpoints: CheckpointSchema.default({ every: 500, keepLatest: 3, keepBest: true }),
   evaluation: z.object({ every: z.number().int().min(1).default(500) }).default({ every: 500 }),
@@ -137,7 +174,9 @@ export type RunConfigInput = z.input<typeof RunConfigSchema>;
 export type Task = RunConfig['task'];
 
 /** Parse a config, returning every problem as `field: reason` so the UI and CLI can show it. */
-export function parseRunConfig(input: unknown): { ok: true; config: RunConfig } | { ok: false; errors: string[] } {
+export function parseRunConfig(
+  input: unknown,
+): { ok: true; config: RunConfig } | { ok: false; errors: string[] } {
   const r = RunConfigSchema.safeParse(input);
   if (r.success) return { ok: true, config: r.data };
   return { ok: false, errors: r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`) };
