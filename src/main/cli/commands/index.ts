@@ -1,7 +1,8 @@
 import type { CliCommand } from '../types.ts';
+import { serveCommand } from './serve.ts';
 
 /**
  * Every `nca` sub-command. Each service's owner adds its command module here
  * (datasets, train, eval, runs, export, serve).
  */
-export const commands: CliCommand[] = [];
+export const commands: CliCommand[] = [serveCommand];
