@@ -3,13 +3,11 @@
  * directory. The Electron main process, browser mode and the tests all start exactly this.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import { parseRunConfig } from '../shared/nca-config.ts';
-import type { ComputeInfo } from '../shared/contract-results.ts';
+import type { AppContext } from './context.ts';
+import { appHandlers, cpuComputeInfo } from './handlers/app.ts';
 import { EventHub, Router, type Handlers } from './transport/router.ts';
 import { SettingsStore } from './settings.ts';
 import { consoleLogger, type Logger } from './util/log.ts';
-import { APP_VERSION } from './version.ts';
 
 export interface AppOptions {
   dataDir: string;
@@ -22,6 +20,7 @@ export interface WorkbenchApp {
   hub: EventHub;
   log: Logger;
   dataDir: string;
+  context: AppContext;
   close(): Promise<void>;
 }
 
@@ -30,27 +29,15 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const hub = new EventHub();
   const settings = new SettingsStore(opts.dataDir, (m) => log.warn(m));
-  const compute: ComputeInfo = {
-    backend: 'wasm',
-    device: os.cpus()[0]?.model ?? 'CPU',
-    cores: os.cpus().length,
-  };
+  const context: AppContext = { dataDir: opts.dataDir, mode: opts.mode, log, hub, settings };
+  const compute = cpuComputeInfo();
 
   const handlers: Handlers = {
-    'app.info': () => ({
-      name: 'NCA Workbench',
-      version: APP_VERSION,
-      mode: opts.mode,
-      dataDir: opts.dataDir,
-      compute,
-      activeRuns: 0,
-    }),
-    'app.settings.get': () => settings.get(),
-    'app.settings.set': (patch) => settings.set(patch),
-    'config.validate': ({ config }) => {
-      const r = parseRunConfig(config);
-      return r.ok ? { ok: true, errors: [], config: r.config } : { ok: false, errors: r.errors };
-    },
+    ...appHandlers(
+      context,
+      () => compute,
+      () => 0,
+    ),
   };
 
   const router = new Router(handlers, log);
@@ -59,6 +46,7 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
     hub,
     log,
     dataDir: opts.dataDir,
+    context,
     async close() {},
   };
 }
