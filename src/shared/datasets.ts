@@ -110,7 +110,11 @@ export type DatasetStats = z.infer<typeof DatasetStatsSchema>;
 
 export const SamplesRequestSchema = z.object({
   split: SplitNameSchema.default('test'),
-  perClass: z.number().int().min(1).max(100).default(8),
+  perClass: z.number().int().min(1).max(64).default(8),
+  /** Only this class (default: every class). */
+  classIndex: z.number().int().min(0).optional(),
+  /** Skip this many samples of each class (paging through a class). */
+  offset: z.number().int().min(0).default(0),
 });
 export type SamplesRequest = z.input<typeof SamplesRequestSchema>;
 
@@ -157,7 +161,7 @@ export const ImportOptionsSchema = z.object({
   /** Square grid side for image folders, 4..64 (IDX folders keep their size). */
   size: z.number().int().min(4).max(64).default(28),
   /** Fraction of each class held out as test when the folder has no train/ and test/ sub-folders. */
-  split: z.number().min(0).max(0.9).default(0.2),
+  testFraction: z.number().min(0).max(0.9).default(0.2),
   /** Invert grey levels (dark strokes on light paper -> bright on black); "auto" looks at the borders. */
   invert: z.union([z.boolean(), z.literal('auto')]).default('auto'),
   seed: z.number().int().default(1),

@@ -3,6 +3,11 @@
  * and custom imports. See docs/datasets.md.
  */
 export { loadDataset, emptySplit, type LoadedDataset, type LoadOptions, type Split } from './load.ts';
-export { DatasetError, readIdxFile, parseIdx, encodeIdx, encodeIdxGz } from './idx.ts';
-export { BUILTIN_DATASETS, builtinDataset } from './catalogue.ts';
+export { DatasetService, type DatasetServiceOptions } from './service.ts';
+export { DatasetError, readIdxFile, readIdxSplit, parseIdx, encodeIdx, encodeIdxGz } from './idx.ts';
+export { fetchDataset, DownloadCancelledError, type FetchOptions, type FetchResult } from './download.ts';
+export { BUILTIN_DATASETS, builtinDataset, KMNIST_SPLIT_TRAIN_PER_CLASS } from './catalogue.ts';
 export { generateGlyphs } from './glyphs.ts';
+export { splitStats, countIslands } from './stats.ts';
+export { verifyPath } from './verify.ts';
+export { importFolder } from './import.ts';
