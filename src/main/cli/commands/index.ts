@@ -1,6 +1,5 @@
 import type { CliCommand } from '../types.ts';
 import { datasetsCommand } from './datasets.ts';
-import { runsCommand } from './runs.ts';
 import { serveCommand } from './serve.ts';
 
 /**
