@@ -5,6 +5,10 @@
 import fs from 'node:fs';
 import type { AppContext } from './context.ts';
 import { appHandlers, cpuComputeInfo } from './handlers/app.ts';
+import { datasetHandlers } from './handlers/datasets.ts';
+import { runHandlers } from './handlers/runs.ts';
+import { DatasetService } from './services/datasets/service.ts';
+import { RunStore } from './services/store/index.ts';
 import { EventHub, Router, type Handlers } from './transport/router.ts';
 import { SettingsStore } from './settings.ts';
 import { consoleLogger, type Logger } from './util/log.ts';
@@ -30,6 +34,8 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
   const hub = new EventHub();
   const settings = new SettingsStore(opts.dataDir, (m) => log.warn(m));
   const context: AppContext = { dataDir: opts.dataDir, mode: opts.mode, log, hub, settings };
+  const datasets = new DatasetService({ dataDir: opts.dataDir, mirrors: settings.get().datasetMirrors });
+  const store = RunStore.open(opts.dataDir);
   const compute = cpuComputeInfo();
 
   const handlers: Handlers = {
@@ -38,6 +44,15 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
       () => compute,
       () => 0,
     ),
+    ...datasetHandlers(context, datasets),
+    ...runHandlers(store),
+  };
+  // mirrors set in Settings apply to the next download at once
+  const setSettings = handlers['app.settings.set']!;
+  handlers['app.settings.set'] = async (patch, conn) => {
+    const next = await setSettings(patch, conn);
+    datasets.setMirrors(next.datasetMirrors);
+    return next;
   };
 
   const router = new Router(handlers, log);
@@ -47,6 +62,8 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
     log,
     dataDir: opts.dataDir,
     context,
-    async close() {},
+    async close() {
+      store.close();
+    },
   };
 }

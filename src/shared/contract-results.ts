@@ -3,6 +3,16 @@
  */
 import type { RunConfig } from './nca-config.ts';
 import type { Evaluation, IterationMetrics } from './metrics.ts';
+import type { DatasetEntry, DatasetStats, DownloadProgress } from './datasets.ts';
+import type {
+  CheckpointMeta,
+  MetricField,
+  RecordingMeta,
+  RunEvent,
+  RunRecord,
+  RunStatus,
+  RunSummary,
+} from './runs.ts';
 
 export interface ComputeInfo {
   backend: string;
@@ -69,15 +79,58 @@ export interface JobStarted {
   job: string;
 }
 
-/* Types owned by the datasets and store services are re-exported here once they land. */
-export type DatasetsListResult = unknown[];
-export type DatasetStatsResult = unknown;
-export type DatasetSamplesResult = { width: number; height: number; labels: number[]; pixels: string };
-export type RunRecordResult = { id: string; name: string; status: string; config: RunConfig } & Record<
-  string,
-  unknown
->;
-export type SeriesPoint = { x: number; y: number };
+/** A grid of dataset samples; `bytes` (count*height*width grey levels) travels as binary. */
+export interface DatasetSamplesResult {
+  id: string;
+  split: 'train' | 'test';
+  width: number;
+  height: number;
+  classNames: string[];
+  perClass: number;
+  count: number;
+  labels: number[];
+  indices: number[];
+  bytes: Uint8Array;
+}
+
+/** 'datasets.progress' event data: download progress, then a final 'done', 'failed' or 'cancelled'. */
+export type DatasetProgressEvent =
+  DownloadProgress | { id: string; phase: 'failed' | 'cancelled'; message: string };
+
+/** One metric series as JSON: NaN (no value at that row) travels as null. */
+export interface SeriesJson {
+  runId: string;
+  field: MetricField;
+  iterations: number[];
+  values: (number | null)[];
+  totalRows: number;
+  method: 'all' | 'minmax';
+}
+
+export interface RunMetricsResult {
+  runId: string;
+  totalRows: number;
+  series: Partial<Record<MetricField, SeriesJson>>;
+}
+
+/** 'run.status' event data */
+export interface RunStatusEvent {
+  runId: string;
+  status: RunStatus;
+  message?: string | null;
+}
+
+/** 'run.metrics' event data: rows since the last event (batched a few times a second) */
+export interface RunMetricsEvent {
+  runId: string;
+  rows: IterationMetrics[];
+}
+
+/** 'run.evaluation' event data */
+export interface RunEvaluationEvent {
+  runId: string;
+  evaluation: Evaluation;
+}
 
 export interface ContractResults {
   'app.info': AppInfo;
@@ -86,24 +139,25 @@ export interface ContractResults {
   'presets.list': PresetInfo[];
   'config.validate': ValidationResult;
   'config.estimate': Estimate;
-  'datasets.list': DatasetsListResult;
-  'datasets.stats': DatasetStatsResult;
+  'datasets.list': DatasetEntry[];
+  'datasets.stats': DatasetStats;
   'datasets.samples': DatasetSamplesResult;
   'datasets.fetch': OkResult;
   'datasets.cancelFetch': OkResult;
-  'datasets.import': unknown;
-  'runs.list': RunRecordResult[];
-  'runs.get': RunRecordResult;
-  'runs.create': RunRecordResult;
-  'runs.update': RunRecordResult;
+  'datasets.import': DatasetEntry;
+  'runs.list': RunSummary[];
+  'runs.get': RunSummary;
+  'runs.create': RunRecord;
+  'runs.update': RunRecord;
   'runs.delete': OkResult;
-  'runs.metrics': { rows: IterationMetrics[] };
-  'runs.compare': { series: { id: string; points: SeriesPoint[] }[] };
+  'runs.metrics': RunMetricsResult;
+  'runs.compare': { series: SeriesJson[] };
   'runs.evaluations': Evaluation[];
-  'runs.checkpoints': { id: string; iteration: number; metric: number | null; createdAt: string }[];
-  'runs.events': { at: string; level: string; message: string }[];
-  'runs.export': OkResult;
-  'runs.import': RunRecordResult;
+  'runs.checkpoints': CheckpointMeta[];
+  'runs.recordings': RecordingMeta[];
+  'runs.events': RunEvent[];
+  'runs.export': { file: string; bytes: number };
+  'runs.import': RunRecord;
   'training.start': OkResult;
   'training.pause': OkResult;
   'training.resume': OkResult;

@@ -7,10 +7,21 @@
  */
 import { z } from 'zod';
 import { RunConfigSchema } from './nca-config.ts';
+import { RunListFilterSchema } from './runs.ts';
 import type { ContractResults } from './contract-results.ts';
 
 const Id = z.string().min(1).max(64);
 const Empty = z.object({}).strict().default({});
+const MetricField = z.enum([
+  'loss',
+  'perCellAccuracy',
+  'agreement',
+  'lr',
+  'gradNorm',
+  'iterationMs',
+  'cellsPerSec',
+  'wallMs',
+]);
 
 /** Request parameter schemas, one per method. */
 export const methods = {
@@ -50,18 +61,7 @@ export const methods = {
     })
     .strict(),
 
-  'runs.list': z
-    .object({
-      search: z.string().max(200).optional(),
-      status: z.string().max(20).optional(),
-      task: z.enum(['classify', 'grow', 'adversarial']).optional(),
-      dataset: z.string().max(64).optional(),
-      tag: z.string().max(64).optional(),
-      sort: z.enum(['createdAt', 'name', 'status', 'perCellAccuracy', 'agreement', 'duration']).optional(),
-      order: z.enum(['asc', 'desc']).optional(),
-    })
-    .strict()
-    .default({}),
+  'runs.list': RunListFilterSchema.default({}),
   'runs.get': z.object({ id: Id }).strict(),
   'runs.create': z
     .object({
@@ -80,18 +80,25 @@ export const methods = {
     .strict(),
   'runs.delete': z.object({ id: Id }).strict(),
   'runs.metrics': z
-    .object({ id: Id, maxPoints: z.number().int().min(10).max(20_000).default(2000) })
+    .object({
+      id: Id,
+      maxPoints: z.number().int().min(10).max(20_000).default(2000),
+      fields: z.array(MetricField).min(1).optional(),
+      /** only rows from this iteration on (live charts fetch what is new) */
+      fromIteration: z.number().int().min(0).optional(),
+    })
     .strict(),
   'runs.compare': z
     .object({
       ids: z.array(Id).min(1).max(8),
-      field: z.enum(['loss', 'perCellAccuracy', 'agreement', 'lr', 'gradNorm', 'iterationMs']),
+      field: MetricField,
       maxPoints: z.number().int().min(10).max(20_000).default(2000),
     })
     .strict(),
   'runs.evaluations': z.object({ id: Id }).strict(),
   'runs.checkpoints': z.object({ id: Id }).strict(),
   'runs.events': z.object({ id: Id }).strict(),
+  'runs.recordings': z.object({ id: Id }).strict(),
   'runs.export': z
     .object({
       id: Id,
@@ -270,28 +277,48 @@ export class ApiError extends Error {
   }
 }
 
-/** Binary WebSocket frames: [u32 LE header length][UTF-8 JSON header {event, data}][payload bytes]. */
+/**
+ * Binary WebSocket frames: [u32 LE header length][UTF-8 JSON header][payload bytes]. Events use the
+ * header {event, data}; responses whose result has a `bytes` field ({id, ok, result}) travel the same
+ * way with the bytes as the payload, so images and cell states never become JSON number arrays.
+ */
+export function encodeBinaryMessage(header: unknown, payload: ArrayBuffer | Uint8Array): Uint8Array {
+  const head = new TextEncoder().encode(JSON.stringify(header));
+  const body = payload instanceof Uint8Array ? payload : new Uint8Array(payload);
+  const out = new Uint8Array(4 + head.length + body.length);
+  new DataView(out.buffer).setUint32(0, head.length, true);
+  out.set(head, 4);
+  out.set(body, 4 + head.length);
+  return out;
+}
+
+export function decodeBinaryMessage(buf: ArrayBuffer): { header: unknown; binary: ArrayBuffer } {
+  if (buf.byteLength < 4) throw new Error('binary message shorter than its header length field');
+  const len = new DataView(buf).getUint32(0, true);
+  if (4 + len > buf.byteLength) throw new Error('binary message header runs past the end of the frame');
+  const header: unknown = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, len)));
+  return { header, binary: buf.slice(4 + len) };
+}
+
 export function encodeBinaryEvent(
   event: EventName,
   data: unknown,
   payload: ArrayBuffer | Uint8Array,
 ): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify({ event, data }));
-  const body = payload instanceof Uint8Array ? payload : new Uint8Array(payload);
-  const out = new Uint8Array(4 + header.length + body.length);
-  new DataView(out.buffer).setUint32(0, header.length, true);
-  out.set(header, 4);
-  out.set(body, 4 + header.length);
-  return out;
+  return encodeBinaryMessage({ event, data }, payload);
 }
 
 export function decodeBinaryEvent(buf: ArrayBuffer): EventEnvelope {
-  if (buf.byteLength < 4) throw new Error('binary event shorter than its header length field');
-  const len = new DataView(buf).getUint32(0, true);
-  if (4 + len > buf.byteLength) throw new Error('binary event header runs past the end of the frame');
-  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, len))) as {
-    event: EventName;
-    data: unknown;
-  };
-  return { event: header.event, data: header.data, binary: buf.slice(4 + len) };
+  const { header, binary } = decodeBinaryMessage(buf);
+  const h = header as { event: EventName; data: unknown };
+  return { event: h.event, data: h.data, binary };
+}
+
+/** A result carrying bytes: the transports move `bytes` as binary, beside the JSON. */
+export function hasBytes(result: unknown): result is { bytes: Uint8Array } {
+  return (
+    typeof result === 'object' &&
+    result !== null &&
+    (result as { bytes?: unknown }).bytes instanceof Uint8Array
+  );
 }

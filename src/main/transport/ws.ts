@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { encodeBinaryEvent, type EventEnvelope } from '../../shared/contract.ts';
+import { encodeBinaryEvent, encodeBinaryMessage, hasBytes, type EventEnvelope } from '../../shared/contract.ts';
 import type { Logger } from '../util/log.ts';
 import type { Connection, EventHub, Router } from './router.ts';
 
@@ -199,7 +199,11 @@ export async function startBrowserServer(opts: BrowserServerOptions): Promise<Br
         return;
       }
       const response = await opts.router.handle(message, conn);
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(response));
+      if (ws.readyState !== ws.OPEN) return;
+      if (response.ok && hasBytes(response.result)) {
+        const { bytes, ...rest } = response.result;
+        ws.send(encodeBinaryMessage({ ...response, result: rest }, bytes));
+      } else ws.send(JSON.stringify(response));
     });
     ws.on('close', remove);
     ws.on('error', (err) => {

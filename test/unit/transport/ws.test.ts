@@ -86,3 +86,28 @@ describe('browser-mode server', () => {
     ws!.close();
   });
 });
+
+describe('results with bytes', () => {
+  it('travel as one binary frame: JSON header plus the raw bytes', async () => {
+    const { ws } = await open(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
+    const reply = new Promise<Buffer>((resolve) =>
+      ws!.once('message', (d, isBinary) => isBinary && resolve(d as Buffer)),
+    );
+    ws!.send(JSON.stringify({ id: 1, method: 'datasets.samples', params: { id: 'glyphs', perClass: 2 } }));
+    const buf = await reply;
+    const { decodeBinaryMessage } = await import('../../../src/shared/contract.ts');
+    const { header, binary } = decodeBinaryMessage(
+      buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer,
+    );
+    const h = header as {
+      id: number;
+      ok: boolean;
+      result: { count: number; width: number; height: number; labels: number[] };
+    };
+    expect(h).toMatchObject({ id: 1, ok: true, result: { count: 20, width: 28, height: 28 } });
+    expect(h.result.labels).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9]);
+    expect(binary.byteLength).toBe(20 * 28 * 28);
+    expect(new Uint8Array(binary).some((v) => v > 200)).toBe(true); // glyph strokes are there
+    ws!.close();
+  });
+});

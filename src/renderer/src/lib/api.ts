@@ -3,7 +3,7 @@
  * browser mode to the WebSocket of `npm run serve`. Views never know which.
  */
 import {
-  decodeBinaryEvent,
+  decodeBinaryMessage,
   type ApiErrorBody,
   type EventEnvelope,
   type EventName,
@@ -65,8 +65,17 @@ class WebSocketTransport implements NcaBridge {
     };
     ws.onmessage = (msg) => {
       if (msg.data instanceof ArrayBuffer) {
-        const ev = decodeBinaryEvent(msg.data);
-        for (const l of this.listeners) l(ev);
+        const { header, binary } = decodeBinaryMessage(msg.data);
+        if (typeof header === 'object' && header !== null && 'event' in header) {
+          const ev = header as EventEnvelope;
+          for (const l of this.listeners) l({ event: ev.event, data: ev.data, binary });
+        } else {
+          // a response whose result carries bytes
+          const r = header as { id: number; ok: true; result: Record<string, unknown> };
+          r.result.bytes = new Uint8Array(binary);
+          this.pending.get(r.id)?.(r);
+          this.pending.delete(r.id);
+        }
         return;
       }
       const parsed = JSON.parse(msg.data as string) as ResponseEnvelope | EventEnvelope;
