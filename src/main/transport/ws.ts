@@ -10,7 +10,12 @@ import http from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { encodeBinaryEvent, encodeBinaryMessage, hasBytes, type EventEnvelope } from '../../shared/contract.ts';
+import {
+  encodeBinaryEvent,
+  encodeBinaryMessage,
+  hasBytes,
+  type EventEnvelope,
+} from '../../shared/contract.ts';
 import type { Logger } from '../util/log.ts';
 import type { Connection, EventHub, Router } from './router.ts';
 
