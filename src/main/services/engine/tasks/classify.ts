@@ -1,0 +1,330 @@
+/**
+ * Self-classifying NCA: rollouts of a batch (training with gradients, or evaluation with per-step
+ * read-outs). Random numbers (fire masks, residual noise) come from one seeded stream per sample and
+ * are drawn only for alive cells in row-major order, so the dense and alive-only paths, and any split
+ * of a batch across threads, see the same numbers.
+ */
+import { tf } from '../tf.ts';
+import { makeNeighbourGather, disposeTable } from '../ops.ts';
+import { aliveMask, buildGeometry, gatherRows, scatterRows, type BatchGeometry } from '../grid.ts';
+import {
+  classifierKernel,
+  classifierStep,
+  ClassifierConstants,
+  Weights,
+  type ClassifierArch,
+} from '../nca.ts';
+import type { ParamSpec } from '../params.ts';
+import { Rng } from '../rng.ts';
+
+export interface ClassifySettings {
+  arch: ClassifierArch;
+  steps: number;
+  fireRate: number;
+  residualNoise: number;
+  loss: 'l2' | 'ce' | 'scce';
+  aliveMode: 'threshold' | 'dilated' | 'none';
+  aliveThreshold: number;
+  aliveOnly: boolean;
+  height: number;
+  width: number;
+}
+
+export interface Shard {
+  /** full grids [height*width*channels], channel 0 = pixel; replaced by the final states */
+  states: Float32Array[];
+  /** the class each sample should show (adversarial runs: the target class) */
+  labels: number[];
+  /** seed parts of each sample's random stream */
+  streams: number[][];
+  /** loss normaliser: the whole batch's size (so shard losses and gradients add up) */
+  batchTotal: number;
+  /** adversarial runs: each sample's adversary mask [height*width] */
+  adversaryMasks?: Uint8Array[];
+}
+
+export interface ReadoutStats {
+  /** alive cells whose argmax logit is the label */
+  correct: number;
+  aliveCells: number;
+  /** images whose counted alive cells all show one label */
+  agreeing: number;
+  images: number;
+}
+
+export interface ShardResult extends ReadoutStats {
+  loss: number;
+  grads: Float32Array[] | null;
+}
+
+/** Per-step random inputs of a batch: fire masks (alive & fired) and residual noise, as row arrays. */
+function drawRandom(g: BatchGeometry, s: ClassifySettings, streams: number[][], steps: number) {
+  const hw = g.height * g.width;
+  const m = g.channels - 1;
+  const aliveRow: Int32Array[] = g.aliveCells.map((cells) => new Int32Array(cells.length));
+  for (let r = 0; r < g.rows; r++) {
+    const o = g.rowAliveOrdinal[r];
+    if (o >= 0) aliveRow[Math.floor(g.rowCell[r] / hw)][o] = r;
+  }
+  const masks = Array.from({ length: steps }, () => new Float32Array(g.rows));
+  const noises =
+    s.residualNoise > 0 ? Array.from({ length: steps }, () => new Float32Array(g.rows * m)) : null;
+  for (let b = 0; b < g.batch; b++) {
+    const rng = new Rng(...streams[b]);
+    const rowsOfB = aliveRow[b];
+    for (let t = 0; t < steps; t++) {
+      const mask = masks[t];
+      const noise = noises?.[t];
+      for (let j = 0; j < rowsOfB.length; j++) {
+        const r = rowsOfB[j];
+        mask[r] = rng.uniform() <= s.fireRate ? 1 : 0;
+        if (noise) for (let c = 0; c < m; c++) noise[r * m + c] = rng.normal() * s.residualNoise;
+      }
+    }
+  }
+  return { masks, noises };
+}
+
+function readoutStats(g: BatchGeometry, rowsData: Float32Array, labels: number[], nc: number): ReadoutStats {
+  const hw = g.height * g.width;
+  const C = g.channels;
+  let correct = 0;
+  let aliveCells = 0;
+  const seen = Array.from({ length: g.batch }, () => -2);
+  const disagree = new Uint8Array(g.batch);
+  for (let r = 0; r < g.rows; r++) {
+    if (g.rowAlive[r] === 0) continue;
+    const b = Math.floor(g.rowCell[r] / hw);
+    let best = 0;
+    let bestV = -Infinity;
+    for (let k = 0; k < nc; k++) {
+      const v = rowsData[r * C + C - nc + k];
+      if (v > bestV) {
+        bestV = v;
+        best = k;
+      }
+    }
+    aliveCells++;
+    if (best === labels[b]) correct++;
+    // Reference detail: a zero "dead" logit is appended before the agreement argmax, so a cell
+    // whose logits are all negative counts as dead and is left out.
+    if (bestV <= 0) continue;
+    if (seen[b] === -2) seen[b] = best;
+    else if (seen[b] !== best) disagree[b] = 1;
+  }
+  let agreeing = 0;
+  for (let b = 0; b < g.batch; b++) if (seen[b] >= 0 && !disagree[b]) agreeing++;
+  return { correct, aliveCells, agreeing, images: g.batch };
+}
+
+/** Per-row target one-hot (zero on dead rows) and per-row loss weights. */
+function targets(g: BatchGeometry, labels: number[], nc: number, s: ClassifySettings, batchTotal: number) {
+  const hw = g.height * g.width;
+  const onehot = new Float32Array(g.rows * nc);
+  const weight = new Float32Array(g.rows);
+  for (let r = 0; r < g.rows; r++) {
+    if (g.rowAlive[r] === 0) continue;
+    const b = Math.floor(g.rowCell[r] / hw);
+    onehot[r * nc + labels[b]] = 1;
+    weight[r] = s.loss === 'l2' ? 0.5 / batchTotal : 1 / (g.aliveCells[b].length * batchTotal);
+  }
+  return { onehot, weight };
+}
+
+export function shardAliveMasks(states: Float32Array[], s: ClassifySettings): Uint8Array[] {
+  return states.map((st) => aliveMask(st, s.height, s.width, s.aliveMode, s.aliveThreshold, s.arch.channels));
+}
+
+/**
+ * Run `steps` steps on a shard, then (training) the loss and the gradients with respect to `weights`
+ * (or, adversarial, with respect to the adversary's weights, the classifier frozen).
+ */
+export function trainShard(
+  specs: ParamSpec[],
+  weights: tf.Tensor[],
+  s: ClassifySettings,
+  shard: Shard,
+  frozen?: { specs: ParamSpec[]; weights: tf.Tensor[] },
+): ShardResult {
+  const a = s.arch;
+  const nc = a.numClasses;
+  const alive = shardAliveMasks(shard.states, s);
+  const g = buildGeometry(
+    shard.states,
+    alive,
+    s.height,
+    s.width,
+    a.channels,
+    classifierKernel(a),
+    s.aliveOnly,
+  );
+  const rnd = drawRandom(g, s, shard.streams, s.steps);
+  const consts = new ClassifierConstants(a);
+  const gather = makeNeighbourGather(g.table);
+  const x0 = tf.tensor2d(gatherRows(g, shard.states), [g.rows, a.channels]);
+  const masks = rnd.masks.map((m) => tf.tensor2d(m, [g.rows, 1]));
+  const noises = rnd.noises?.map((n) => tf.tensor2d(n, [g.rows, a.channels - 1])) ?? null;
+  const tg = targets(g, shard.labels, nc, s, shard.batchTotal);
+  const onehot = tf.tensor2d(tg.onehot, [g.rows, nc]);
+  const weight = tf.tensor2d(tg.weight, [g.rows, 1]);
+  let mix: tf.Tensor2D | null = null;
+  if (shard.adversaryMasks) {
+    const hw = s.height * s.width;
+    const m = new Float32Array(g.rows);
+    for (let r = 0; r < g.rows; r++) {
+      const b = Math.floor(g.rowCell[r] / hw);
+      m[r] = shard.adversaryMasks[b][g.rowCell[r] - b * hw];
+    }
+    mix = tf.tensor2d(m, [g.rows, 1]);
+  }
+  let finalRows: tf.Tensor2D | null = null;
+  const lossFn = (...args: tf.Tensor[]): tf.Scalar => {
+    const w = Weights.bind(specs, args);
+    const model = frozen ? Weights.bind(frozen.specs, frozen.weights) : w;
+    const adversary = frozen && mix ? { weights: w, mix } : undefined;
+    let x = x0;
+    for (let t = 0; t < s.steps; t++)
+      x = classifierStep(x, gather, model, a, consts, {
+        mask: masks[t],
+        noise: noises?.[t] ?? null,
+        adversary,
+      });
+    finalRows = tf.keep(x);
+    const logits = tf.slice(x, [0, a.channels - nc], [g.rows, nc]);
+    if (s.loss === 'l2') return tf.sum(tf.mul(tf.square(tf.sub(onehot, logits)), weight)) as tf.Scalar;
+    return tf.neg(tf.sum(tf.mul(tf.mul(onehot, tf.logSoftmax(logits)), weight))) as tf.Scalar;
+  };
+  try {
+    const { value, grads } = tf.valueAndGrads(lossFn)(weights);
+    const loss = value.dataSync()[0];
+    const gradArrays = grads.map((gr) => gr.dataSync() as Float32Array);
+    value.dispose();
+    for (const gr of grads) gr.dispose();
+    const rowsData = (finalRows as unknown as tf.Tensor).dataSync() as Float32Array;
+    scatterRows(g, rowsData, shard.states);
+    return { loss, grads: gradArrays, ...readoutStats(g, rowsData, shard.labels, nc) };
+  } finally {
+    (finalRows as tf.Tensor | null)?.dispose();
+    tf.dispose([x0, onehot, weight, ...masks, ...(noises ?? [])]);
+    mix?.dispose();
+    consts.dispose();
+    disposeTable(g.table);
+  }
+}
+
+export interface RolloutStep {
+  step: number;
+  stats: ReadoutStats;
+}
+
+/**
+ * Forward-only rollout with a read-out after every step (evaluation, inference, attack success).
+ * `onStep` may return new states to continue from (the mutation); they replace the geometry.
+ */
+export function evaluateShard(
+  specs: ParamSpec[],
+  weights: tf.Tensor[],
+  s: ClassifySettings,
+  shard: Shard,
+  steps: number,
+  adversary?: { specs: ParamSpec[]; weights: tf.Tensor[] },
+): { perStep: ReadoutStats[]; finalPredictions: { cells: Int32Array; labels: Int32Array }[] } {
+  const a = s.arch;
+  const nc = a.numClasses;
+  const alive = shardAliveMasks(shard.states, s);
+  const g = buildGeometry(
+    shard.states,
+    alive,
+    s.height,
+    s.width,
+    a.channels,
+    classifierKernel(a),
+    s.aliveOnly,
+  );
+  const rnd = drawRandom(g, s, shard.streams, steps);
+  const consts = new ClassifierConstants(a);
+  const gather = makeNeighbourGather(g.table);
+  const w = Weights.bind(specs, weights);
+  let mix: tf.Tensor2D | null = null;
+  if (shard.adversaryMasks) {
+    const hw = s.height * s.width;
+    const m = new Float32Array(g.rows);
+    for (let r = 0; r < g.rows; r++) {
+      const b = Math.floor(g.rowCell[r] / hw);
+      m[r] = shard.adversaryMasks[b][g.rowCell[r] - b * hw];
+    }
+    mix = tf.tensor2d(m, [g.rows, 1]);
+  }
+  const advWeights = adversary ? Weights.bind(adversary.specs, adversary.weights) : null;
+  let x = tf.tensor2d(gatherRows(g, shard.states), [g.rows, a.channels]);
+  const perStep: ReadoutStats[] = [];
+  let rowsData = new Float32Array(0) as Float32Array<ArrayBufferLike>;
+  try {
+    for (let t = 0; t < steps; t++) {
+      const next = tf.tidy(() => {
+        const mask = tf.tensor2d(rnd.masks[t], [g.rows, 1]);
+        const noise = rnd.noises ? tf.tensor2d(rnd.noises[t], [g.rows, a.channels - 1]) : null;
+        const adv = advWeights && mix ? { weights: advWeights, mix } : undefined;
+        return classifierStep(x, gather, w, a, consts, { mask, noise, adversary: adv });
+      });
+      x.dispose();
+      x = next;
+      rowsData = x.dataSync() as Float32Array;
+      perStep.push(readoutStats(g, rowsData, shard.labels, nc));
+    }
+    scatterRows(g, rowsData, shard.states);
+    const hw = s.height * s.width;
+    const finalPredictions = shard.states.map((_, b) => ({
+      cells: new Int32Array(g.aliveCells[b].length),
+      labels: new Int32Array(g.aliveCells[b].length),
+    }));
+    for (let r = 0; r < g.rows; r++) {
+      const o = g.rowAliveOrdinal[r];
+      if (o < 0) continue;
+      const b = Math.floor(g.rowCell[r] / hw);
+      let best = 0;
+      for (let k = 1; k < nc; k++)
+        if (
+          rowsData[r * a.channels + a.channels - nc + k] > rowsData[r * a.channels + a.channels - nc + best]
+        )
+          best = k;
+      finalPredictions[b].cells[o] = g.rowCell[r] - b * hw;
+      finalPredictions[b].labels[o] = best;
+    }
+    return { perStep, finalPredictions };
+  } finally {
+    x.dispose();
+    mix?.dispose();
+    consts.dispose();
+    disposeTable(g.table);
+  }
+}
+
+/** A fresh state: zeros except the pixel channel. */
+export function freshState(
+  image: Uint8Array | Float32Array,
+  channels: number,
+  scale = 1 / 255,
+): Float32Array {
+  const st = new Float32Array(image.length * channels);
+  for (let i = 0; i < image.length; i++) st[i * channels] = image[i] * scale;
+  return st;
+}
+
+/**
+ * The target switch: a new image is swapped in; the old state is kept only where the new image is
+ * alive, the rest (dead cells) goes back to zero.
+ */
+export function mutateState(
+  old: Float32Array,
+  image: Uint8Array | Float32Array,
+  s: ClassifySettings,
+  scale = 1 / 255,
+): Float32Array {
+  const C = s.arch.channels;
+  const st = freshState(image, C, scale);
+  const alive = aliveMask(st, s.height, s.width, s.aliveMode, s.aliveThreshold, C);
+  for (let i = 0; i < image.length; i++)
+    if (alive[i]) for (let k = 1; k < C; k++) st[i * C + k] = old[i * C + k];
+  return st;
+}

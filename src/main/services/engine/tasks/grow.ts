@@ -1,0 +1,5 @@
+export const GrowTrainer = {
+  create: async (..._a: unknown[]): Promise<never> => {
+    throw new Error('todo');
+  },
+};
