@@ -1,9 +1,10 @@
 import type { CliCommand } from '../types.ts';
 import { datasetsCommand } from './datasets.ts';
+import { runsCommand } from './runs.ts';
 import { serveCommand } from './serve.ts';
 
 /**
  * Every `nca` sub-command. Each service's owner adds its command module here
  * (datasets, train, eval, runs, export, serve).
  */
-export const commands: CliCommand[] = [datasetsCommand, serveCommand];
+export const commands: CliCommand[] = [datasetsCommand, runsCommand, serveCommand];

@@ -43,7 +43,7 @@ export function toStoreError(err: unknown, file: string, busyTimeoutMs: number):
       case 'SQLITE_READONLY':
         return new StoreError(
           'readonly',
-          `${file} is read-only (${err.message}); check the file and folder permissions, or free the disk`,
+          `${file} is read-only (${err.message}); check the file and folder permissions`,
           { cause: err },
         );
       case 'SQLITE_NOTADB':
