@@ -105,7 +105,8 @@ export function parseIdx(bytes: Uint8Array, file: string, ndims?: number): IdxAr
       `${file}: oversized: ${actual - expected} bytes beyond the ${dims.join('x')} = ${expected} bytes the header declares`,
     );
   }
-  return { dims, data: bytes.slice(headerLength) };
+  // A copy into its own ArrayBuffer: Buffer#slice would return a view into the file (or Node's pool).
+  return { dims, data: new Uint8Array(bytes.subarray(headerLength)) };
 }
 
 /** Read an IDX file (raw or gzip) from disk; `ndims` as in parseIdx. */
