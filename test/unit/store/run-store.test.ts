@@ -326,6 +326,21 @@ describe('evaluations, checkpoints, recordings, events', () => {
     ).toBe('invalid');
   });
 
+  it('treats the most recently saved checkpoint as latest (a resume from an older best one)', () => {
+    const run = store.createRun({
+      name: 'c',
+      config: classifyConfig({ checkpoints: { every: 10, keepLatest: 2, keepBest: true } }),
+    });
+    store.saveCheckpoint(run.id, { iteration: 100, metric: 0.9, data: new Uint8Array([1]) });
+    store.saveCheckpoint(run.id, { iteration: 200, metric: 0.1, data: new Uint8Array([2]) });
+    store.saveCheckpoint(run.id, { iteration: 300, metric: 0.2, data: new Uint8Array([3]) });
+    // Resumed from the best (iteration 100): the new checkpoints are the latest ones.
+    const saved = store.saveCheckpoint(run.id, { iteration: 110, metric: 0.3, data: new Uint8Array([4]) });
+    expect(saved.iteration).toBe(110);
+    expect(store.loadCheckpoint(run.id, 'latest').iteration).toBe(110);
+    expect(store.listCheckpoints(run.id).map((c) => c.iteration)).toEqual([110, 300, 100]);
+  });
+
   it('uses lower-is-better for growing runs and falls back to latest without metrics', () => {
     const run = store.createRun({
       name: 'g',

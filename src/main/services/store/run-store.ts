@@ -555,7 +555,7 @@ export class RunStore {
   }
 
   /** Write one columnar batch of metric rows (one transaction) and update the run's aggregates. */
-  writeChunk(runId: string, batch: ColumnBatch): void {
+  private writeChunk(runId: string, batch: ColumnBatch): void {
     const n = batch.iteration.length;
     if (n === 0) return;
     let first = Infinity;
@@ -832,8 +832,8 @@ export class RunStore {
   // ---- checkpoints --------------------------------------------------------------------------
 
   /**
-   * Store a checkpoint, then keep only the run's latest `config.checkpoints.keepLatest` ones and, if
-   * `keepBest`, the best by metric (ties: the later one). Returns the new checkpoint's metadata.
+   * Store a checkpoint, then keep only the run's `config.checkpoints.keepLatest` most recently saved
+   * ones and, if `keepBest`, the best by metric (ties: the later one). Returns its metadata.
    */
   saveCheckpoint(runId: string, input: SaveCheckpointInput): CheckpointMeta {
     return this.guard(() => {
@@ -864,14 +864,7 @@ export class RunStore {
         this.pruneCheckpoints(runId);
       });
       tx.immediate();
-      const meta = this.checkpointMetas(runId).find((c) => c.id === String(newId));
-      // Kept unless it is neither among the latest K nor the best (only when iterations go backwards).
-      if (!meta)
-        throw new StoreError(
-          'invalid',
-          `checkpoint at iteration ${input.iteration} was not kept (older than the kept ones)`,
-        );
-      return meta;
+      return this.checkpointMetas(runId).find((c) => c.id === String(newId))!; // the newest is always kept
     });
   }
 
@@ -885,7 +878,7 @@ export class RunStore {
     const policy = this.checkpointPolicy(runId);
     const rows = this.db
       .prepare(
-        'SELECT id, iteration, metric, created_at, bytes FROM checkpoints WHERE run_id = ? ORDER BY iteration DESC, id DESC',
+        'SELECT id, iteration, metric, created_at, bytes FROM checkpoints WHERE run_id = ? ORDER BY id DESC',
       )
       .all(runId) as {
       id: number;
@@ -924,7 +917,7 @@ export class RunStore {
     for (const m of metas) if (!keep.has(m.id)) del.run(Number(m.id));
   }
 
-  /** Checkpoints of a run, newest iteration first. */
+  /** Checkpoints of a run, most recently saved first. */
   listCheckpoints(runId: string): CheckpointMeta[] {
     return this.guard(() => this.checkpointMetas(runId));
   }
@@ -1152,7 +1145,7 @@ export class RunStore {
         const metas = this.checkpointMetas(id);
         const chosen =
           choice.data === 'all'
-            ? metas
+            ? [...metas].reverse() // oldest first: import re-saves them in order
             : metas.length === 0
               ? []
               : [choice.data === 'best' ? (metas.find((m) => m.best) ?? metas[0]) : metas[0]];
