@@ -205,7 +205,15 @@ export class DatasetService {
       return `${id}:${parts.join('|')}`;
     }
     const m = await readManifest(this.dataDir, id);
-    return `${id}:${m?.createdAt ?? 'none'}`;
+    if (!m) return `${id}:none`;
+    const dir = cacheDir(this.dataDir, id);
+    const parts = await Promise.all(
+      Object.values(m.files).map(async (f) => {
+        const s = f ? await stat(path.join(dir, f)).catch(() => undefined) : undefined;
+        return s ? `${f}:${s.size}:${Math.round(s.mtimeMs)}` : `${f}:missing`;
+      }),
+    );
+    return `${id}:${m.createdAt}:${parts.join('|')}`;
   }
 
   /**
