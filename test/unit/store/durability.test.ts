@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -156,6 +157,27 @@ describe('durability with real processes', () => {
     second.close();
     first.close();
   });
+
+  it.runIf(process.platform === 'linux')(
+    'marks a run interrupted when its PID now belongs to another process',
+    () => {
+      const dir = dataDir();
+      const first = RunStore.open(dir);
+      const run = first.createRun({ name: 'reused pid', config: classifyConfig() });
+      first.setStatus(run.id, 'running');
+      const owner = (
+        first.database.prepare('SELECT owner FROM runs WHERE id = ?').get(run.id) as { owner: string }
+      ).owner;
+      const [host, pid, start] = owner.split('|');
+      expect([host, Number(pid)]).toEqual([os.hostname(), process.pid]);
+      expect(start).toMatch(/^\d+$/);
+      first.database.prepare('UPDATE runs SET owner = ? WHERE id = ?').run(`${host}|${pid}|1`, run.id);
+      first.close();
+      const second = RunStore.open(dir);
+      expect(second.getRun(run.id).status).toBe('interrupted');
+      second.close();
+    },
+  );
 });
 
 describe('clear errors', () => {

@@ -28,7 +28,7 @@ function seed(db: Database.Database, version: number): string | null {
   if (version < 1) return null;
   db.prepare(
     `INSERT INTO runs (id, name, task, dataset, config, status, seed, app_version, created_at, tags, owner)
-     VALUES ('old1', 'old run', 'classify', 'mnist', ?, 'running', 0, '0.0.1', 1, '["x"]', 'gone-host:1')`,
+     VALUES ('old1', 'old run', 'classify', 'mnist', ?, 'running', 0, '0.0.1', 1, '["x"]', 'gone-host|1|')`,
   ).run(JSON.stringify({ ...classifyConfig(), checkpoints: { every: 1, keepLatest: 3, keepBest: true } }));
   return 'old1';
 }

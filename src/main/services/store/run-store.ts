@@ -227,21 +227,35 @@ function describeIssues(error: { issues: { path: PropertyKey[]; message: string 
   return error.issues.map((i) => `${i.path.map(String).join('.') || '(value)'}: ${i.message}`).join('; ');
 }
 
-const OWNER = `${os.hostname()}:${process.pid}`;
+/**
+ * When a process started, on Linux (clock ticks since boot, /proc/PID/stat field 22), so a PID
+ * reused after a crash or reboot is not mistaken for the process that owned a run. '' elsewhere.
+ */
+function processStart(pid: number): string {
+  if (process.platform !== 'linux') return '';
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** This process, as recorded in runs.owner: `host|pid|start`. */
+const OWNER = `${os.hostname()}|${process.pid}|${processStart(process.pid)}`;
 
 /** Whether the process that marked a run running is gone (a crash, a kill, another machine's copy). */
 function ownerIsGone(owner: string | null): boolean {
   if (!owner) return true;
-  const sep = owner.lastIndexOf(':');
-  const host = owner.slice(0, sep);
-  const pid = Number(owner.slice(sep + 1));
+  const [host, pidText, start = ''] = owner.split('|');
+  const pid = Number(pidText);
   if (host !== os.hostname() || !Number.isInteger(pid) || pid <= 0) return true;
   try {
     process.kill(pid, 0);
-    return false;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
   }
+  return start !== '' && processStart(pid) !== start;
 }
 
 export class RunStore {
