@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DatasetService, generateGlyphs, loadDataset } from '../../../src/main/services/datasets/index.ts';
+import {
+  batchToFloat,
+  DatasetService,
+  generateGlyphs,
+  loadDataset,
+} from '../../../src/main/services/datasets/index.ts';
 import { perClassCounts, removeDir, sharedDatasets, tempDir } from './helpers.ts';
 
 /** Only the shared folder: nothing in the cache, no Debian lookup needed for these ids. */
@@ -127,5 +132,21 @@ describe('glyphs', () => {
       }
     }
     await removeDir(dataDir);
+  });
+});
+
+describe('batchToFloat', () => {
+  it('scales the chosen images to [0, 1] in order, into a reused buffer', () => {
+    const split = {
+      images: Uint8Array.from([0, 255, 51, 102, 204, 255]),
+      labels: Uint8Array.from([0, 1, 2]),
+      count: 3,
+    };
+    const out = new Float32Array(4);
+    const b = batchToFloat(split, [2, 0], 2, out);
+    expect(b).toBe(out);
+    expect(Array.from(b)).toEqual([0.800000011920929, 1, 0, 1]);
+    expect(Array.from(batchToFloat(split, [1], 2))).toEqual([Math.fround(0.2), Math.fround(0.4)]);
+    expect(() => batchToFloat(split, [3], 2)).toThrow('index 3 outside the split (0..2)');
   });
 });

@@ -3,6 +3,7 @@
  * and custom imports. See docs/datasets.md.
  */
 export { loadDataset, emptySplit, type LoadedDataset, type LoadOptions, type Split } from './load.ts';
+export { batchToFloat } from './batch.ts';
 export { DatasetService, type DatasetServiceOptions } from './service.ts';
 export { DatasetError, readIdxFile, readIdxSplit, parseIdx, encodeIdx, encodeIdxGz } from './idx.ts';
 export { fetchDataset, DownloadCancelledError, type FetchOptions, type FetchResult } from './download.ts';
