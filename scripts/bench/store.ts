@@ -78,7 +78,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       const ids: string[] = [];
       for (let r = 0; r < 10; r++) {
         const run = store.createRun({ name: `compare ${r}`, config: { task: 'classify' } });
-        const writer = store.metricWriter(run.id, { batchRows: 25 }); // many small chunks, as in training
+        const writer = store.metricWriter(run.id, { batchRows: 10 }); // small flushes, as in training
         for (let i = 0; i < perRun; i++) writer.push(row(i));
         writer.close();
         ids.push(run.id);

@@ -190,8 +190,11 @@ describe('metrics', () => {
     w.flush();
     expect(w.pending).toBe(0);
     for (let i = 10; i < 20; i++) w.push(metricRow(i, { perCellAccuracy: NaN }));
+    w.flush();
+    const chunks = () => store.database.prepare('SELECT COUNT(*) AS n FROM metric_chunks').get();
+    expect(chunks()).toEqual({ n: 2 });
     w.close();
-    expect(store.database.prepare('SELECT COUNT(*) AS n FROM metric_chunks').get()).toEqual({ n: 2 });
+    expect(chunks()).toEqual({ n: 1 }); // small chunks merged on close
     const m = store.metrics(run.id);
     expect(m.totalRows).toBe(20);
     expect(Array.from(m.series.loss!.iterations)).toEqual(Array.from({ length: 20 }, (_, i) => i));
@@ -201,6 +204,32 @@ describe('metrics', () => {
     expect(s).toMatchObject({ metricRows: 20, lastIteration: 19, bestLoss: 1 / 20 });
     expect(s.bestPerCellAccuracy).toBeCloseTo(9 / 19);
     expect(() => w.push(metricRow(99))).toThrow(/closed/);
+  });
+
+  it('merges the small chunks of frequent flushes while a run trains, keeping every row in order', () => {
+    const run = store.createRun({ name: 'm', config: classifyConfig() });
+    const big = store.metricWriter(run.id);
+    for (let i = 0; i < 2000; i++) big.push(metricRow(i)); // two 1024-row chunks stay as they are
+    big.close();
+    const w = store.metricWriter(run.id, { intervalMs: 60_000, batchRows: 1000 });
+    for (let i = 2000; i < 3000; i++) {
+      w.push(metricRow(i));
+      if (i % 5 === 4) w.flush(); // 200 small flushes
+    }
+    const sizes = () =>
+      (
+        store.database
+          .prepare('SELECT row_count FROM metric_chunks WHERE run_id = ? ORDER BY first_iteration')
+          .all(run.id) as { row_count: number }[]
+      ).map((r) => r.row_count);
+    expect(sizes().length).toBeLessThan(2 + 64);
+    w.close();
+    expect(sizes().length).toBeLessThanOrEqual(4);
+    expect(sizes()[0]).toBe(1024); // a full chunk before the small ones is left alone
+    expect(sizes().reduce((a, b) => a + b)).toBe(3000);
+    const cols = store.metricColumns(run.id);
+    expect(Array.from(cols.iteration)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+    expect(cols.loss[2500]).toBe(metricRow(2500).loss);
   });
 
   it('flushes on its own after the interval and after batchRows rows', async () => {

@@ -117,6 +117,10 @@ const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
   interrupted: ['running', 'queued', 'stopped'],
 };
 
+/** Chunks under this many rows count as small; 64 small writes trigger a merge of the trailing ones. */
+const SMALL_CHUNK_ROWS = 1024;
+const COMPACT_AFTER_CHUNKS = 64;
+
 const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
 function newRunId(): string {
@@ -265,6 +269,7 @@ export class RunStore {
   private readonly busyTimeoutMs: number;
   private readonly appVersion: string;
   private readonly writers = new Set<MetricWriter>();
+  private readonly smallChunks = new Map<string, number>();
   private closed = false;
 
   private constructor(file: string, db: Database.Database, opts: Required<OpenOptions>) {
@@ -563,6 +568,11 @@ export class RunStore {
       writer.close = () => {
         close();
         this.writers.delete(writer);
+        try {
+          this.compactMetrics(runId);
+        } catch {
+          // Only an optimisation: the rows are written; the next writer or flush compacts again.
+        }
       };
       return writer;
     });
@@ -617,8 +627,86 @@ export class RunStore {
           ).join(', ')}) VALUES (?, ?, ?, ?, ${METRIC_COLUMNS.map(() => '?').join(', ')})`,
         )
         .run(runId, first, last, n, ...METRIC_COLUMNS.map((c) => blob(batch[c])));
+      if (n < SMALL_CHUNK_ROWS) {
+        const small = (this.smallChunks.get(runId) ?? 0) + 1;
+        this.smallChunks.set(runId, small);
+        if (small >= COMPACT_AFTER_CHUNKS) this.compactTail(runId);
+      }
     });
     tx();
+  }
+
+  /**
+   * Merge the run's trailing small chunks (a flush every 0.5 s holds a few rows) into chunks of up
+   * to 4096 rows, in one transaction, so long runs stay fast to read. Only the trailing ones: the
+   * merged chunk must not overlap a larger chunk's iterations.
+   */
+  private compactTail(runId: string): void {
+    this.smallChunks.set(runId, 0);
+    const tail = this.db
+      .prepare(
+        'SELECT id, row_count FROM metric_chunks WHERE run_id = ? ORDER BY first_iteration DESC, id DESC LIMIT 1024',
+      )
+      .all(runId) as { id: number; row_count: number }[];
+    const ids: number[] = [];
+    for (const c of tail) {
+      if (c.row_count >= SMALL_CHUNK_ROWS) break;
+      ids.push(c.id);
+    }
+    if (ids.length < 2) return;
+    ids.reverse();
+    const select = this.db
+      .prepare(
+        `SELECT ${METRIC_COLUMNS.map((c) => SQL_COLUMN[c]).join(', ')} FROM metric_chunks WHERE id = ?`,
+      )
+      .raw(true);
+    const chunks = ids.map((id) => (select.get(id) as Buffer[]).map((b) => float64View(b)));
+    const total = chunks.reduce((sum, c) => sum + c[0].length, 0);
+    const merged = {} as ColumnBatch;
+    METRIC_COLUMNS.forEach((name, k) => {
+      const out = new Float64Array(total);
+      let offset = 0;
+      for (const c of chunks) {
+        out.set(c[k], offset);
+        offset += c[k].length;
+      }
+      merged[name] = out;
+    });
+    const del = this.db.prepare('DELETE FROM metric_chunks WHERE id = ?');
+    for (const id of ids) del.run(id);
+    const insert = this.db.prepare(
+      `INSERT INTO metric_chunks (run_id, first_iteration, last_iteration, row_count, ${METRIC_COLUMNS.map(
+        (c) => SQL_COLUMN[c],
+      ).join(', ')}) VALUES (?, ?, ?, ?, ${METRIC_COLUMNS.map(() => '?').join(', ')})`,
+    );
+    for (let start = 0; start < total; start += 4096) {
+      const end = Math.min(total, start + 4096);
+      const its = merged.iteration.subarray(start, end);
+      let first = Infinity;
+      let last = -Infinity;
+      for (const it of its) {
+        if (it < first) first = it;
+        if (it > last) last = it;
+      }
+      insert.run(
+        runId,
+        first,
+        last,
+        end - start,
+        ...METRIC_COLUMNS.map((c) => {
+          const a = merged[c].subarray(start, end);
+          return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+        }),
+      );
+    }
+  }
+
+  /** Merge a run's trailing small metric chunks now (done by itself every 64 small writes and on writer close). */
+  compactMetrics(runId: string): void {
+    this.guard(() => {
+      this.row(runId);
+      this.db.transaction(() => this.compactTail(runId)).immediate();
+    });
   }
 
   /** Concatenate the stored columns of a run (rows with iteration >= fromIteration). */
