@@ -1,5 +1,6 @@
 import type { CliCommand } from '../types.ts';
 import { datasetsCommand } from './datasets.ts';
+import { exportCommand } from './export.ts';
 import { runsCommand } from './runs.ts';
 import { serveCommand } from './serve.ts';
 
@@ -7,4 +8,4 @@ import { serveCommand } from './serve.ts';
  * Every `nca` sub-command. Each service's owner adds its command module here
  * (datasets, train, eval, runs, export, serve).
  */
-export const commands: CliCommand[] = [datasetsCommand, runsCommand, serveCommand];
+export const commands: CliCommand[] = [datasetsCommand, exportCommand, runsCommand, serveCommand];
