@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ISLAND_BINS } from '../../../src/shared/datasets.ts';
-import { countIslands, DatasetService, splitStats } from '../../../src/main/services/datasets/index.ts';
+import {
+  countIslands,
+  DatasetService,
+  generateGlyphs,
+  splitStats,
+  splitStatsAsync,
+} from '../../../src/main/services/datasets/index.ts';
 import { copyFixture, removeDir, sharedDatasets, tempDir } from './helpers.ts';
 
 function picture(rows: string[]): Uint8Array {
@@ -42,6 +48,19 @@ describe('islands (8-connected components of alive pixels)', () => {
     expect(s.islandsMeanPerClass).toEqual([1, 0.5]);
     expect(s.islandsHistogram[1].slice(0, 3)).toEqual([1, 1, 0]);
     expect(s.islandsHistogram[0].length).toBe(ISLAND_BINS);
+  });
+});
+
+describe('splitStatsAsync', () => {
+  it('gives the same result as splitStats while letting other events run', async () => {
+    const split = generateGlyphs(3000, 3);
+    const expected = splitStats(split, 28, 28, 10, 0.1);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const got = await splitStatsAsync(split, 28, 28, 10, 0.1, 500);
+    clearInterval(timer);
+    expect(got).toEqual(expected);
+    expect(ticks).toBeGreaterThan(0);
   });
 });
 

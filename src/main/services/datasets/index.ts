@@ -9,6 +9,6 @@ export { DatasetError, readIdxFile, readIdxSplit, parseIdx, encodeIdx, encodeIdx
 export { fetchDataset, DownloadCancelledError, type FetchOptions, type FetchResult } from './download.ts';
 export { BUILTIN_DATASETS, builtinDataset, KMNIST_SPLIT_TRAIN_PER_CLASS } from './catalogue.ts';
 export { generateGlyphs } from './glyphs.ts';
-export { splitStats, countIslands } from './stats.ts';
+export { splitStats, splitStatsAsync, countIslands } from './stats.ts';
 export { verifyPath } from './verify.ts';
 export { importFolder } from './import.ts';

@@ -38,7 +38,7 @@ import {
   type DatasetSettings,
   type LocalSource,
 } from './sources.ts';
-import { splitStats } from './stats.ts';
+import { splitStatsAsync } from './stats.ts';
 import { verifyPath } from './verify.ts';
 
 export interface DatasetServiceOptions {
@@ -238,8 +238,8 @@ export class DatasetService {
       id,
       threshold,
       classNames: d.classNames,
-      train: d.train.count ? splitStats(d.train, d.width, d.height, n, threshold) : null,
-      test: d.test.count ? splitStats(d.test, d.width, d.height, n, threshold) : null,
+      train: d.train.count ? await splitStatsAsync(d.train, d.width, d.height, n, threshold) : null,
+      test: d.test.count ? await splitStatsAsync(d.test, d.width, d.height, n, threshold) : null,
       computedAt: new Date().toISOString(),
       fingerprint,
     };
