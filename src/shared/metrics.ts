@@ -8,9 +8,9 @@ export const IterationMetricsSchema = z.object({
   iteration: z.number().int().min(0),
   loss: z.number(),
   /** share of alive cells whose argmax logit is the image's class (classifiers); NaN for growing runs */
-  perCellAccuracy: z.number(),
+  perCellAccuracy: z.number().or(z.nan()),
   /** share of images whose alive cells all agree on one label (classifiers); NaN for growing runs */
-  agreement: z.number(),
+  agreement: z.number().or(z.nan()),
   lr: z.number(),
   gradNorm: z.number(),
   iterationMs: z.number(),
@@ -29,8 +29,11 @@ export const EvaluationSchema = z.object({
   perStep: z.array(z.object({ step: z.number().int(), perCellAccuracy: z.number(), agreement: z.number() })),
   /** the step at which the images were swapped (mutation); absent when no mutation was run */
   mutationStep: z.number().int().optional(),
-  perCellAccuracy: z.number().describe('at the last step before the mutation (e.g. step 200)'),
-  agreement: z.number(),
+  perCellAccuracy: z
+    .number()
+    .or(z.nan())
+    .describe('at the last step before the mutation (e.g. step 200); NaN for growing runs'),
+  agreement: z.number().or(z.nan()),
   perClassAccuracy: z.array(z.number()),
   confusionCells: Matrix.describe('[true][predicted] counts of alive cells'),
   confusionImages: Matrix.describe('[true][predicted] counts of images by majority vote'),

@@ -1,0 +1,151 @@
+/**
+ * Training worker thread: drives one Trainer, reports metrics / evaluations / checkpoints / frames,
+ * obeys pause / resume / stop / checkpoint-now between iterations. Started by TrainingWorker.
+ */
+import { parentPort } from 'node:worker_threads';
+import { workerPayload } from '../../util/worker-data.ts';
+import { createTrainer, type Trainer } from './trainer.ts';
+import { loadEngineDataset, type EngineDataset } from './dataset.ts';
+import { DivergedError } from './errors.ts';
+import type { FromWorker, RunStatus, ToWorker, WorkerInit } from './protocol.ts';
+
+const init = workerPayload<WorkerInit>();
+const port = parentPort!;
+let trainer: Trainer | null = null;
+let status: RunStatus = 'starting';
+let stopRequested = false;
+let paused = false;
+let wake: (() => void) | null = null;
+let frames = init.frames;
+const checkpointRequests: number[] = [];
+
+function post(m: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(m, transfer);
+}
+
+function setStatus(s: RunStatus, message?: string): void {
+  status = s;
+  post({ type: 'status', status: s, message, iteration: trainer?.iteration ?? 0 });
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'pause') paused = true;
+  else if (m.type === 'resume') paused = false;
+  else if (m.type === 'stop') stopRequested = true;
+  else if (m.type === 'checkpoint') checkpointRequests.push(m.id);
+  else if (m.type === 'frames') frames = m.frames;
+  wake?.();
+});
+
+/** Let queued messages in (pause/stop/checkpoint) without slowing the loop down. */
+const yieldToMessages = () => new Promise<void>((r) => setImmediate(r));
+
+function postCheckpoint(
+  reason: 'periodic' | 'best' | 'requested' | 'final' | 'diverged',
+  best: boolean,
+  id?: number,
+) {
+  const bytes = trainer!.saveCheckpoint();
+  post({ type: 'checkpoint', bytes, iteration: trainer!.iteration, best, reason, id }, [
+    bytes.buffer as ArrayBuffer,
+  ]);
+}
+
+let bestScore = -Infinity;
+function evaluationScore(e: { perCellAccuracy: number; loss?: number }): number {
+  return Number.isNaN(e.perCellAccuracy) ? -(e.loss ?? Infinity) : e.perCellAccuracy;
+}
+
+async function evaluate(): Promise<void> {
+  const ev = await trainer!.evaluate();
+  post({ type: 'evaluation', evaluation: ev });
+  const score = evaluationScore(ev);
+  if (score > bestScore) {
+    bestScore = score;
+    if (trainer!.config.checkpoints.keepBest) postCheckpoint('best', true);
+  }
+}
+
+async function main(): Promise<void> {
+  let dataset: EngineDataset | null = null;
+  if (init.dataset.kind === 'id')
+    dataset = await loadEngineDataset(init.dataset.id, init.dataset.dataDir, init.dataset.env);
+  else if (init.dataset.kind === 'data') dataset = init.dataset.data;
+  trainer = await createTrainer(init.config, dataset, {
+    threads: init.threads,
+    classifierCheckpoint: init.classifierCheckpoint,
+    log: (line) => post({ type: 'log', line }),
+  });
+  if (init.checkpoint) trainer.restoreCheckpoint(init.checkpoint);
+  post({ type: 'backend', info: trainer.backend, threads: trainer.threads, paramCount: trainer.paramCount });
+  setStatus('running');
+  const c = trainer.config;
+  let lastFrame = 0;
+  while (trainer.iteration < c.iterations) {
+    await yieldToMessages();
+    while (checkpointRequests.length) postCheckpoint('requested', false, checkpointRequests.shift());
+    if (stopRequested) break;
+    if (paused) {
+      setStatus('paused');
+      while (paused && !stopRequested) {
+        await new Promise<void>((r) => (wake = r));
+        wake = null;
+        while (checkpointRequests.length) postCheckpoint('requested', false, checkpointRequests.shift());
+      }
+      if (stopRequested) break;
+      setStatus('running');
+    }
+    if (init.crashForTest && trainer.iteration === init.crashForTest.at) {
+      if (init.crashForTest.kind === 'exit') process.exit(3);
+      setImmediate(() => {
+        throw new Error('injected crash (test)');
+      });
+      await new Promise(() => {});
+    }
+    const m = await trainer.step();
+    post({ type: 'metrics', metrics: m });
+    const now = performance.now();
+    if (frames.maxPerSecond > 0 && now - lastFrame >= 1000 / frames.maxPerSecond) {
+      lastFrame = now;
+      const s = trainer.frameShape;
+      const buf = trainer.snapshot(frames.samples);
+      post(
+        {
+          type: 'frame',
+          iteration: trainer.iteration,
+          buffer: buf.buffer as ArrayBuffer,
+          samples: frames.samples,
+          ...s,
+        },
+        [buf.buffer as ArrayBuffer],
+      );
+    }
+    const done = trainer.iteration >= c.iterations;
+    if (trainer.iteration % c.evaluation.every === 0 && !done) await evaluate();
+    if (trainer.iteration % c.checkpoints.every === 0 && !done) postCheckpoint('periodic', false);
+  }
+  while (checkpointRequests.length) postCheckpoint('requested', false, checkpointRequests.shift());
+  if (stopRequested) {
+    postCheckpoint('final', false);
+    setStatus('stopped');
+  } else {
+    await evaluate();
+    postCheckpoint('final', false);
+    setStatus('completed');
+  }
+}
+
+main()
+  .catch((e: unknown) => {
+    if (e instanceof DivergedError) {
+      // The trainer refuses the update that diverged, so this checkpoint is the last good state.
+      if (trainer) postCheckpoint('diverged', false);
+      setStatus('diverged', e.message);
+    } else setStatus('failed', e instanceof Error ? e.message : String(e));
+  })
+  .finally(async () => {
+    await trainer?.dispose().catch(() => {});
+    port.close();
+  });
+
+void status;

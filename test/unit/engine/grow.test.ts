@@ -1,0 +1,88 @@
+import { describe, expect, it, beforeAll } from 'vitest';
+import { tf } from '../../../src/main/services/engine/tf.ts';
+import { initBackend } from '../../../src/main/services/engine/backends.ts';
+import { createTrainer } from '../../../src/main/services/engine/trainer.ts';
+import { growParams, makePerceive } from '../../../src/main/services/engine/tasks/grow.ts';
+import { paramCount } from '../../../src/main/services/engine/params.ts';
+import { sobelDepthwiseFilter } from '../../../src/main/services/engine/perceive.ts';
+import type { EngineDataset } from '../../../src/main/services/engine/dataset.ts';
+import { maxAbsDiff } from './helpers.ts';
+
+/** A 10x10 "dataset" with one filled square: a small growing target. */
+function squareDataset(): EngineDataset {
+  const img = new Uint8Array(100);
+  for (let y = 3; y < 7; y++) for (let x = 2; x < 8; x++) img[y * 10 + x] = 200;
+  return {
+    id: 'square',
+    width: 10,
+    height: 10,
+    classNames: ['a'],
+    train: { images: img, labels: new Uint8Array(1), count: 1 },
+    test: { images: new Uint8Array(0), labels: new Uint8Array(0), count: 0 },
+  };
+}
+
+describe('growing NCA', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('has the reference parameter count (8,336 for 16 channels, 128 hidden)', () => {
+    expect(paramCount(growParams({ channels: 16, hidden: 128 }))).toBe(8336);
+  });
+
+  it('perception and its hand-written input gradient match tf.depthwiseConv2d autodiff (1e-4)', async () => {
+    const C = 4;
+    const x = tf.randomNormal([2, 6, 5, C], 0, 1, 'float32', 3);
+    const dy = tf.randomNormal([2, 6, 5, 3 * C], 0, 1, 'float32', 4);
+    const xs = x.dataSync().slice();
+    const dys = dy.dataSync().slice();
+    const p = makePerceive(C);
+    const f = (t: tf.Tensor) => tf.sum(tf.mul(p.perceive(t as tf.Tensor4D), dy));
+    const got = tf.grad(f)(x).dataSync().slice();
+    const val = p
+      .perceive(x as tf.Tensor4D)
+      .dataSync()
+      .slice();
+    await tf.setBackend('cpu');
+    const filt = tf.tensor4d(sobelDepthwiseFilter(C), [3, 3, C, 3]);
+    const xc = tf.tensor4d(xs, [2, 6, 5, C]);
+    const dyc = tf.tensor4d(dys, [2, 6, 5, 3 * C]);
+    const ref = tf
+      .grad((t: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(t as tf.Tensor4D, filt, 1, 'same'), dyc)))(xc)
+      .dataSync();
+    const refVal = tf.depthwiseConv2d(xc, filt, 1, 'same').dataSync();
+    await initBackend('wasm');
+    expect(maxAbsDiff(val, refVal)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(got, ref)).toBeLessThan(1e-4);
+  });
+
+  it('lowers its loss on a small target', async () => {
+    const tr = await createTrainer(
+      {
+        task: 'grow',
+        target: { kind: 'dataset', dataset: 'square', index: 0 },
+        targetSize: 10,
+        padding: 3,
+        hidden: 32,
+        stepsMin: 12,
+        stepsMax: 16,
+        poolSize: 16,
+        batch: 4,
+        damaged: 0,
+        experiment: 'growing',
+        optimizer: { lr: 2e-3, schedule: [], normalizeGradients: true },
+        compute: { backend: 'wasm' },
+      },
+      squareDataset(),
+      { keepBackend: true },
+    );
+    const losses: number[] = [];
+    for (let i = 0; i < 40; i++) losses.push((await tr.step()).loss);
+    const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5;
+    const last = losses.slice(-5).reduce((a, b) => a + b) / 5;
+    expect(last).toBeLessThan(first * 0.7);
+    expect(tr.paramCount).toBe(paramCount(growParams({ channels: 16, hidden: 32 })));
+    await tr.dispose();
+  });
+});

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { TrainingWorker } from '../../../src/main/services/engine/training-worker.ts';
+import type { EngineDataset } from '../../../src/main/services/engine/dataset.ts';
+import { decodeCheckpoint } from '../../../src/main/services/engine/checkpoint.ts';
+
+/** 8x8 two-class toy data (a bar left or right): enough to run the worker end to end. */
+function toyDataset(): EngineDataset {
+  const n = 20;
+  const images = new Uint8Array(n * 64);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = i % 2;
+    const x0 = labels[i] ? 5 : 1;
+    for (let y = 1; y < 7; y++) for (let x = x0; x < x0 + 2; x++) images[i * 64 + y * 8 + x] = 255;
+  }
+  return {
+    id: 'toy',
+    width: 8,
+    height: 8,
+    classNames: ['left', 'right'],
+    train: { images, labels, count: n },
+    test: { images, labels, count: n },
+  };
+}
+
+const config = (over: Record<string, unknown> = {}) => ({
+  task: 'classify',
+  dataset: 'toy',
+  channels: 6,
+  perception: { kind: 'learned', kernel: 3, filters: 8 },
+  hidden: [8],
+  steps: 4,
+  batch: 4,
+  pool: { size: 8, freshFraction: 0.25, mutateFraction: 0.25 },
+  iterations: 6,
+  evaluation: { every: 3, images: 6, steps: 4, mutateSteps: 2 },
+  checkpoints: { every: 2, keepLatest: 3, keepBest: true },
+  compute: { backend: 'wasm', threads: 1 },
+  ...over,
+});
+
+describe('TrainingWorker', () => {
+  it('runs to completion with metrics, evaluations, checkpoints, frames and backend info', async () => {
+    const run = TrainingWorker.start({
+      config: config(),
+      dataset: { data: toyDataset() },
+      frames: { samples: [0, 1], maxPerSecond: 1000 },
+    });
+    const metrics: number[] = [];
+    const evals: number[] = [];
+    const checkpoints: { iteration: number; reason: string }[] = [];
+    let frames = 0;
+    let frameBytes = 0;
+    let backend = '';
+    run.on('metrics', (m) => metrics.push(m.iteration));
+    run.on('evaluation', (e) => evals.push(e.iteration));
+    run.on('checkpoint', (c) => checkpoints.push({ iteration: c.iteration, reason: c.reason }));
+    run.on('frame', (f) => {
+      frames++;
+      frameBytes = f.buffer.byteLength;
+    });
+    run.on('backend', (b) => (backend = b.backend));
+    const end = await run.done;
+    expect(end.status).toBe('completed');
+    expect(backend).toBe('wasm');
+    expect(metrics).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(evals).toEqual([3, 6]);
+    expect(checkpoints.filter((c) => c.reason === 'periodic').map((c) => c.iteration)).toEqual([2, 4]);
+    expect(checkpoints.at(-1)?.reason).toBe('final');
+    expect(frames).toBeGreaterThan(0);
+    expect(frameBytes).toBe(2 * 8 * 8 * 6 * 4);
+  });
+
+  it('pauses, answers checkpoint-now while paused, resumes and stops with a final checkpoint', async () => {
+    const run = TrainingWorker.start({
+      config: config({ iterations: 100000 }),
+      dataset: { data: toyDataset() },
+    });
+    await new Promise<void>((r) => run.on('metrics', (m) => m.iteration === 2 && r()));
+    run.pause();
+    await new Promise<void>((r) => run.on('status', (s) => s === 'paused' && r()));
+    const at = run.iteration;
+    const ck = await run.checkpointNow();
+    expect(decodeCheckpoint(ck.bytes).meta.iteration).toBe(ck.iteration);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(run.iteration).toBe(at);
+    run.resume();
+    await new Promise<void>((r) => run.on('metrics', (m) => m.iteration >= at + 2 && r()));
+    let final = -1;
+    run.on('checkpoint', (c) => c.reason === 'final' && (final = c.iteration));
+    const end = await run.stop();
+    expect(end.status).toBe('stopped');
+    expect(final).toBeGreaterThan(at);
+  });
+
+  it('refuses an invalid configuration before starting, naming the field', () => {
+    expect(() =>
+      TrainingWorker.start({ config: config({ fireRate: 7 }), dataset: { data: toyDataset() } }),
+    ).toThrow(/fireRate/);
+  });
+
+  it('a worker that throws ends as failed with the message', async () => {
+    const run = TrainingWorker.start({
+      config: config(),
+      dataset: { data: toyDataset() },
+      crashForTest: { at: 2, kind: 'throw' },
+    });
+    const end = await run.done;
+    expect(end.status).toBe('failed');
+    expect(end.message).toMatch(/injected crash/);
+  });
+
+  it('a worker that exits ends as failed with the exit code', async () => {
+    const run = TrainingWorker.start({
+      config: config(),
+      dataset: { data: toyDataset() },
+      crashForTest: { at: 1, kind: 'exit' },
+    });
+    const end = await run.done;
+    expect(end.status).toBe('failed');
+    expect(end.message).toMatch(/code 3/);
+  });
+
+  it('a missing dataset ends as failed naming it', async () => {
+    const run = TrainingWorker.start({
+      config: config({ dataset: 'no-such-set' }),
+      dataset: { dataDir: '/nonexistent-dir' },
+    });
+    const end = await run.done;
+    expect(end.status).toBe('failed');
+    expect(end.message).toMatch(/no-such-set/);
+  });
+});
