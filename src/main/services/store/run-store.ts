@@ -55,6 +55,7 @@ import {
   type MetricWriterOptions,
 } from './metric-writer.ts';
 import { NCARUN_FORMAT, NCARUN_VERSION, packNcarun, unpackNcarun, type Manifest } from './ncarun.ts';
+import { sqliteNativeBinding } from './native.ts';
 import { applyMigrations, OWN_TABLES, SCHEMA_VERSION } from './schema.ts';
 
 export const DB_FILE = 'runs.sqlite';
@@ -296,7 +297,11 @@ export class RunStore {
       if (options.readonly) {
         if (!fs.existsSync(file)) throw new StoreError('cannot-open', `there is no run store at ${file} yet`);
       } else fs.mkdirSync(path.dirname(file), { recursive: true });
-      db = new Database(file, { readonly: options.readonly, timeout: options.busyTimeoutMs });
+      db = new Database(file, {
+        readonly: options.readonly,
+        timeout: options.busyTimeoutMs,
+        nativeBinding: sqliteNativeBinding(),
+      });
       if (!options.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL'); // WAL + NORMAL: a killed process loses nothing committed
