@@ -222,6 +222,18 @@ describe('downloads from a mirror on 127.0.0.1', () => {
     );
   });
 
+  it('DatasetService: one fetch per file set at a time, cancelFetch(id) stops it', async () => {
+    const { server, dataDir } = await setup('stall');
+    const svc = new DatasetService({ dataDir, env: { NCA_MIRROR_KMNIST: `${server.url}/kmnist/` } });
+    const first = svc.fetch('kmnist-split').catch((e: Error) => e);
+    // kmnist and kmnist-split share the kmnist files.
+    await expect(svc.fetch('kmnist')).rejects.toThrow('"kmnist" is already being downloaded');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(svc.cancelFetch('kmnist-split')).toBe(true);
+    expect(await first).toBeInstanceOf(DownloadCancelledError);
+    expect(svc.cancelFetch('kmnist-split')).toBe(false);
+  });
+
   it('reports a missing file (HTTP 404) at once, without retrying', async () => {
     const { server, dataDir } = await setup('normal');
     const env = { NCA_MIRROR_KMNIST: `${server.url}/kmnist/` };

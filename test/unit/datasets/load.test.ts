@@ -1,3 +1,4 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -95,6 +96,40 @@ describe('known figures', () => {
     expect(d.test.count).toBe(10000);
     await again.removeSource(path.join(sharedDatasets, 'mnist'));
     expect((await again.entry('mnist')).availability).toBe('downloadable');
+    await removeDir(dataDir);
+  });
+});
+
+describe('local source settings', () => {
+  it('a folder registered for kmnist-split is a kmnist folder; glyphs and unknown ids are refused', async () => {
+    const dataDir = await tempDir();
+    const svc = new DatasetService({ dataDir, env: {} });
+    const sources = await svc.addSource(path.join(sharedDatasets, 'kmnist'), 'kmnist-split');
+    expect(sources).toEqual([{ path: path.join(sharedDatasets, 'kmnist'), id: 'kmnist' }]);
+    expect((await svc.entry('kmnist-split')).availability).toBe('local');
+    await expect(svc.addSource(sharedDatasets, 'glyphs')).rejects.toThrow(
+      'source id "glyphs": not a built-in dataset with files',
+    );
+    await expect(svc.addSource(path.join(dataDir, 'nope'))).rejects.toThrow(
+      `${path.join(dataDir, 'nope')}: not a folder`,
+    );
+    await expect(svc.removeSource(dataDir)).rejects.toThrow(`${dataDir}: not a registered source`);
+    await removeDir(dataDir);
+  });
+
+  it('a broken sources.json is reported with its path and the bad field', async () => {
+    const dataDir = await tempDir();
+    const svc = new DatasetService({ dataDir, env: {} });
+    await mkdir(path.join(dataDir, 'datasets'), { recursive: true });
+    const file = path.join(dataDir, 'datasets/sources.json');
+    await writeFile(file, '{ "sources": [ ');
+    await expect(svc.list()).rejects.toThrow(`${file}: not valid JSON`);
+    await writeFile(file, JSON.stringify({ sources: [{ path: 42 }] }));
+    await expect(svc.list()).rejects.toThrow(`${file}: field "sources.0.path":`);
+    await writeFile(file, JSON.stringify({ mirrors: { mnist: 'not a url' } }));
+    await expect(loadDataset('mnist', { dataDir, env: {} })).rejects.toThrow(
+      `${file}: field "mirrors.mnist":`,
+    );
     await removeDir(dataDir);
   });
 });

@@ -58,6 +58,7 @@ export class DatasetService {
   private readonly env: NodeJS.ProcessEnv;
   private mirrors: Record<string, string>;
   private memo = new Map<string, Promise<LoadedDataset>>();
+  private fetching = new Map<string, AbortController>();
 
   constructor(opts: DatasetServiceOptions) {
     this.dataDir = opts.dataDir;
@@ -298,22 +299,42 @@ export class DatasetService {
     };
   }
 
+  /**
+   * Download the missing files of a dataset. One fetch per file set at a time (kmnist and
+   * kmnist-split share one); cancel with `signal` or cancelFetch(id).
+   */
   async fetch(
     id: string,
     onProgress?: (p: DownloadProgress) => void,
     signal?: AbortSignal,
   ): Promise<FetchResult> {
+    const key = builtinDataset(id)?.filesOf ?? id;
+    if (this.fetching.has(key)) throw new DatasetError(`"${id}" is already being downloaded`);
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) controller.abort();
+    this.fetching.set(key, controller);
     try {
       return await fetchDataset(id, {
         dataDir: this.dataDir,
         env: this.env,
         mirrors: this.mirrors,
         onProgress,
-        signal,
+        signal: controller.signal,
       });
     } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.fetching.delete(key);
       this.forget();
     }
+  }
+
+  /** Cancel a running fetch of `id`; false when none runs. */
+  cancelFetch(id: string): boolean {
+    const controller = this.fetching.get(builtinDataset(id)?.filesOf ?? id);
+    controller?.abort();
+    return !!controller;
   }
 
   async importFolder(folder: string, opts: ImportOptions): Promise<DatasetEntry> {
@@ -347,11 +368,17 @@ export class DatasetService {
       // reported below
     }
     if (!isDir) throw new DatasetError(`${full}: not a folder`);
-    if (id !== undefined && !builtinDataset(id))
-      throw new DatasetError(`source id "${id}": not a built-in dataset`);
+    const ds = id === undefined ? undefined : builtinDataset(id);
+    if (id !== undefined && (!ds || ds.kind === 'procedural')) {
+      throw new DatasetError(
+        `source id "${id}": not a built-in dataset with files (mnist, fashion-mnist, kmnist)`,
+      );
+    }
+    // kmnist-split reads the kmnist files, so a folder given for it is a kmnist folder.
+    const filesOf = ds?.filesOf;
     const settings = await readSettings(this.dataDir);
-    const sources = settings.sources.filter((s) => !(path.resolve(s.path) === full && s.id === id));
-    sources.push(id ? { path: full, id } : { path: full });
+    const sources = settings.sources.filter((s) => !(path.resolve(s.path) === full && s.id === filesOf));
+    sources.push(filesOf ? { path: full, id: filesOf } : { path: full });
     await writeSettings(this.dataDir, { ...settings, sources });
     this.forget();
     return sources;

@@ -30,6 +30,17 @@ function knownMatch(md5: string, rawMd5: string | undefined): string | undefined
   return undefined;
 }
 
+/** Items per label value 0..max (a loop: spreading 60,000+ labels into Math.max overflows the stack). */
+function countLabels(labels: Uint8Array): number[] {
+  const counts = new Array<number>(256).fill(0);
+  let max = 0;
+  for (const l of labels) {
+    counts[l]++;
+    if (l > max) max = l;
+  }
+  return counts.slice(0, max + 1);
+}
+
 async function verifyFile(file: string): Promise<{ report: FileReport; idx?: IdxArray }> {
   let bytes: Uint8Array;
   try {
@@ -76,9 +87,7 @@ export async function verifyPath(target: string): Promise<VerifyReport> {
     report.files.push(r);
     if (!r.ok && r.error) report.problems.push(r.error);
     if (idx && r.kind === 'labels') {
-      const perClass = new Array<number>(Math.max(...idx.data) + 1).fill(0);
-      for (const l of idx.data) perClass[l]++;
-      report.splits[path.basename(full)] = { count: idx.data.length, perClass };
+      report.splits[path.basename(full)] = { count: idx.data.length, perClass: countLabels(idx.data) };
     }
     report.ok = r.ok;
     return report;
@@ -123,9 +132,7 @@ export async function verifyPath(target: string): Promise<VerifyReport> {
         paths.get(`${split}-labels`)!,
         256,
       );
-      const perClass = new Array<number>(Math.max(...s.labels) + 1).fill(0);
-      for (const l of s.labels) perClass[l]++;
-      report.splits[split] = { count: s.count, perClass };
+      report.splits[split] = { count: s.count, perClass: countLabels(s.labels) };
     } catch (err) {
       report.problems.push((err as Error).message);
     }
