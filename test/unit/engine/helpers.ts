@@ -147,3 +147,34 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+/** A small real MNIST subset (first `train`/`test` images of the given classes, relabelled 0..k-1). */
+export async function mnistSubset(train: number, test: number, classes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]) {
+  const { loadEngineDataset } = await import('../../../src/main/services/engine/dataset.ts');
+  const path = await import('node:path');
+  const os = await import('node:os');
+  const shared = path.resolve(import.meta.dirname, '../../../../shared/datasets');
+  const full = await loadEngineDataset('mnist', path.join(os.tmpdir(), 'nca-engine-test-data'), {
+    NCA_DATASETS_PATH: shared,
+  });
+  const hw = full.width * full.height;
+  const pick = (sp: typeof full.train, n: number) => {
+    const idx: number[] = [];
+    for (let i = 0; i < sp.count && idx.length < n; i++) if (classes.includes(sp.labels[i])) idx.push(i);
+    const images = new Uint8Array(idx.length * hw);
+    idx.forEach((i, k) => images.set(sp.images.subarray(i * hw, (i + 1) * hw), k * hw));
+    return {
+      images,
+      labels: Uint8Array.from(idx.map((i) => classes.indexOf(sp.labels[i]))),
+      count: idx.length,
+    };
+  };
+  return {
+    id: 'mnist-subset',
+    width: full.width,
+    height: full.height,
+    classNames: classes.map(String),
+    train: pick(full.train, train),
+    test: pick(full.test, test),
+  };
+}

@@ -140,6 +140,8 @@ export function classifySettings(
 export class ClassifyTrainer implements Trainer {
   readonly task: 'classify' | 'adversarial';
   iteration = 0;
+  /** the run's seed: from the config, or from the checkpoint it resumed */
+  private seed: number;
   private wallMs = 0;
   private firstLoss: number | null = null;
   private values: Float32Array[];
@@ -165,6 +167,7 @@ export class ClassifyTrainer implements Trainer {
     this.specs = classifierParams(settings.arch);
     this.hw = dataset.width * dataset.height;
     this.trainCount = Math.min(dataset.train.count, config.trainSubset ?? Infinity);
+    this.seed = config.seed;
     this.rng = new Rng(config.seed, 0x7a1);
     this.values = initParams(this.specs, new Rng(config.seed, 0x1417));
     this.adam = newAdamState(this.values);
@@ -289,7 +292,7 @@ export class ClassifyTrainer implements Trainer {
     const flatW = flatten(this.values);
     const results = await this.runShards<GradRequest, GradResponse>(
       slots,
-      (pos) => [c.seed, this.iteration, pos],
+      (pos) => [this.seed, this.iteration, pos],
       (shard) => ({ ...shard, weights: flatW, batchTotal: B }),
       (r, req) => r.grad(req),
       (req) => this.local.grad(req),
@@ -464,7 +467,7 @@ export class ClassifyTrainer implements Trainer {
       const r1 = await this.rollout(
         slots,
         c.evaluation.steps,
-        (pos) => [c.seed, EVAL_STREAM, ids[pos], 0],
+        (pos) => [this.seed, EVAL_STREAM, ids[pos], 0],
         this.evalWeights(weights),
       );
       addSteps(0, r1.perStep);
@@ -489,7 +492,7 @@ export class ClassifyTrainer implements Trainer {
         const r2 = await this.rollout(
           mutated,
           c.evaluation.mutateSteps,
-          (pos) => [c.seed, EVAL_STREAM, ids[pos], 1],
+          (pos) => [this.seed, EVAL_STREAM, ids[pos], 1],
           this.evalWeights(weights),
         );
         addSteps(c.evaluation.steps, r2.perStep);
@@ -553,12 +556,12 @@ export class ClassifyTrainer implements Trainer {
         const slots = part.map((i) => ({
           state: freshState(image(test, i, this.hw), C),
           label: c.targetClass,
-          adversary: adversaryMask(this.hw, p, new Rng(c.seed, ADV_STREAM, i, Math.round(p * 1e6))),
+          adversary: adversaryMask(this.hw, p, new Rng(this.seed, ADV_STREAM, i, Math.round(p * 1e6))),
         }));
         const r = await this.rollout(
           slots,
           c.evaluation.steps,
-          (pos) => [c.seed, EVAL_STREAM, part[pos], 2],
+          (pos) => [this.seed, EVAL_STREAM, part[pos], 2],
           flatten(this.values),
         );
         for (const pred of r.predictions) if (majority(pred, nc) === c.targetClass) success++;
@@ -591,6 +594,7 @@ export class ClassifyTrainer implements Trainer {
         task: this.task,
         iteration: this.iteration,
         wallMs: this.wallMs,
+        seed: this.seed,
         adamStep: this.adam.step,
         firstLoss: this.firstLoss,
         config: this.config,
@@ -635,6 +639,7 @@ export class ClassifyTrainer implements Trainer {
       adversary: adv ? adv.slice(i * this.hw, (i + 1) * this.hw) : undefined,
     }));
     this.rng.setState(ck.arrays.rng as Float64Array);
+    this.seed = (m.seed as number) ?? this.seed;
     this.iteration = ck.meta.iteration;
     this.wallMs = (m.wallMs as number) ?? 0;
     this.firstLoss = (m.firstLoss as number | null) ?? null;
