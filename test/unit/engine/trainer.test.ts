@@ -64,12 +64,12 @@ describe('classifier trainer', () => {
   });
 
   it('a seed gives the same run; the dense and alive-only paths give the same run (1e-4)', async () => {
-    const runs = [];
+    const runs: { losses: number[]; w: Float32Array[] }[] = [];
     for (const aliveOnly of [true, true, false]) {
       const t = await createTrainer(small({ compute: { backend: 'wasm', threads: 1, aliveOnly } }), mnist, {
         keepBackend: true,
       });
-      const losses = [];
+      const losses: number[] = [];
       for (let i = 0; i < 2; i++) losses.push((await t.step()).loss);
       runs.push({ losses, w: t.weights().values });
       await t.dispose();
@@ -82,7 +82,7 @@ describe('classifier trainer', () => {
   });
 
   it('data-parallel training on 2 worker threads gives the 1-thread result (1e-4)', async () => {
-    const out = [];
+    const out: { losses: number[]; w: Float32Array[]; acc: number }[] = [];
     for (const threads of [1, 2]) {
       const t = await createTrainer(
         small({ compute: { backend: 'wasm', threads, aliveOnly: true } }),
@@ -90,7 +90,7 @@ describe('classifier trainer', () => {
         { keepBackend: true },
       );
       expect(t.threads).toBe(threads);
-      const losses = [];
+      const losses: number[] = [];
       for (let i = 0; i < 2; i++) losses.push((await t.step()).loss);
       const ev = await t.evaluate();
       out.push({ losses, w: t.weights().values, acc: ev.perCellAccuracy });

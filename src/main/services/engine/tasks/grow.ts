@@ -184,7 +184,7 @@ export class GrowTrainer implements Trainer {
   readonly task = 'grow' as const;
   readonly threads = 1;
   iteration = 0;
-  private seed: number;
+  private runSeed: number;
   private wallMs = 0;
   private firstLoss: number | null = null;
   private values: Float32Array[];
@@ -206,7 +206,7 @@ export class GrowTrainer implements Trainer {
   ) {
     this.specs = growParams({ channels: config.channels, hidden: config.hidden });
     this.cells = grid * grid;
-    this.seed = config.seed;
+    this.runSeed = config.seed;
     this.rng = new Rng(config.seed, 0x67);
     this.values = initParams(this.specs, new Rng(config.seed, 0x1417));
     this.adam = newAdamState(this.values);
@@ -277,7 +277,7 @@ export class GrowTrainer implements Trainer {
   private fireMasks(batch: number, steps: number, iteration: number): Float32Array {
     const out = new Float32Array(steps * batch * this.cells);
     for (let b = 0; b < batch; b++) {
-      const rng = new Rng(this.seed, iteration, b);
+      const rng = new Rng(this.runSeed, iteration, b);
       for (let t = 0; t < steps; t++) {
         const o = (t * batch + b) * this.cells;
         for (let i = 0; i < this.cells; i++) out[o + i] = rng.uniform() <= this.config.fireRate ? 1 : 0;
@@ -417,7 +417,7 @@ export class GrowTrainer implements Trainer {
         task: 'grow',
         iteration: this.iteration,
         wallMs: this.wallMs,
-        seed: this.seed,
+        seed: this.runSeed,
         adamStep: this.adam.step,
         firstLoss: this.firstLoss,
         config: this.config,
@@ -453,7 +453,7 @@ export class GrowTrainer implements Trainer {
     const size = this.cells * this.config.channels;
     this.pool = Array.from({ length: pool.length / size }, (_, i) => pool.slice(i * size, (i + 1) * size));
     this.rng.setState(ck.arrays.rng as Float64Array);
-    this.seed = (m.seed as number) ?? this.seed;
+    this.runSeed = (m.seed as number) ?? this.runSeed;
     this.iteration = ck.meta.iteration;
     this.wallMs = (m.wallMs as number) ?? 0;
     this.firstLoss = (m.firstLoss as number | null) ?? null;
