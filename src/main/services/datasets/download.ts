@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { DownloadProgress } from '../../../shared/datasets.ts';
 import { builtinDataset, type OfficialFile } from './catalogue.ts';
 import { DatasetError, gunzipIfNeeded, md5Hex } from './idx.ts';
-import { baseUrlFor, cacheDir, datasetsDir, findInDir, readSettings } from './sources.ts';
+import { baseUrlFor, cacheDir, datasetsDir, readSettings, resolveFiles } from './sources.ts';
 
 export class DownloadCancelledError extends DatasetError {
   override name = 'DownloadCancelledError';
@@ -32,7 +32,7 @@ export interface FetchOptions {
 export interface FetchedFile {
   file: string;
   path: string;
-  /** false when the file was already in the cache. */
+  /** false when the file was already in the cache or a local source (then `path` is there). */
   downloaded: boolean;
   md5?: string;
 }
@@ -107,7 +107,7 @@ export async function verifyChecksum(bytes: Uint8Array, spec: OfficialFile, labe
   );
 }
 
-/** Download every missing official file of a dataset into the cache. */
+/** Download the official files of a dataset that are neither in the cache nor in a local source. */
 export async function fetchDataset(id: string, opts: FetchOptions): Promise<FetchResult> {
   const ds = builtinDataset(id);
   if (!ds)
@@ -129,9 +129,11 @@ export async function fetchDataset(id: string, opts: FetchOptions): Promise<Fetc
 
   const results: FetchedFile[] = [];
   const todo: OfficialFile[] = [];
+  // Files already in the cache or a local source are not downloaded again.
+  const found = await resolveFiles(ds, opts.dataDir, env, settings);
   for (const f of ds.files) {
-    const cached = await findInDir(dir, f.file);
-    if (cached) results.push({ file: f.file, path: cached, downloaded: false });
+    const have = found.find((r) => r.role === f.role);
+    if (have?.path) results.push({ file: f.file, path: have.path, downloaded: false });
     else todo.push(f);
   }
   // Sizes from the catalogue until each response tells the real one.
