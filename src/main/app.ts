@@ -7,6 +7,8 @@ import type { AppContext } from './context.ts';
 import { appHandlers, cpuComputeInfo } from './handlers/app.ts';
 import { datasetHandlers } from './handlers/datasets.ts';
 import { runHandlers } from './handlers/runs.ts';
+import { trainingHandlers } from './handlers/training.ts';
+import { TrainingService } from './services/training/service.ts';
 import { DatasetService } from './services/datasets/service.ts';
 import { RunStore } from './services/store/index.ts';
 import { EventHub, Router, type Handlers } from './transport/router.ts';
@@ -37,15 +39,24 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
   const datasets = new DatasetService({ dataDir: opts.dataDir, mirrors: settings.get().datasetMirrors });
   const store = RunStore.open(opts.dataDir);
   const compute = cpuComputeInfo();
+  const training = new TrainingService({
+    store,
+    dataDir: opts.dataDir,
+    events: hub,
+    log,
+    classNames: async (id) => (await datasets.entry(id)).classes.map((c) => c.name),
+    frameRate: () => settings.get().frameRate,
+  });
 
   const handlers: Handlers = {
     ...appHandlers(
       context,
       () => compute,
-      () => 0,
+      () => training.activeCount,
     ),
     ...datasetHandlers(context, datasets),
     ...runHandlers(store),
+    ...trainingHandlers(training, store),
   };
   // mirrors set in Settings apply to the next download at once
   const setSettings = handlers['app.settings.set']!;
@@ -63,6 +74,7 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
     dataDir: opts.dataDir,
     context,
     async close() {
+      await training.shutdown();
       store.close();
     },
   };

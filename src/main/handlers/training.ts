@@ -1,0 +1,45 @@
+import { ApiError } from '../../shared/contract.ts';
+import type { RunStore } from '../services/store/index.ts';
+import type { TrainingService } from '../services/training/service.ts';
+import type { Handlers } from '../transport/router.ts';
+import { mapped } from './errors.ts';
+
+/** runs.create / runs.delete and training.*: everything that touches a run's worker. */
+export function trainingHandlers(training: TrainingService, store: RunStore): Handlers {
+  return {
+    'runs.create': mapped(({ name, config, start }) => training.create({ name, config, start })),
+    'runs.delete': mapped(async ({ id }) => {
+      await training.delete(id);
+      return { ok: true as const };
+    }),
+    'training.start': mapped(async ({ id }) => {
+      await training.start(id);
+      return { ok: true as const };
+    }),
+    'training.pause': mapped(({ id }) => {
+      training.pause(id);
+      return { ok: true as const };
+    }),
+    'training.resume': mapped(({ id }) => {
+      training.resume(id);
+      return { ok: true as const };
+    }),
+    'training.stop': mapped(async ({ id }) => {
+      await training.stop(id);
+      return { ok: true as const };
+    }),
+    'training.checkpoint': mapped(async ({ id }) => {
+      await training.checkpointNow(id);
+      return { ok: true as const };
+    }),
+    'training.watch': mapped(({ id, frames, samples }, conn) => {
+      store.getRun(id); // a clear not_found for an unknown run
+      if (frames) conn.watchedRuns.add(id);
+      else conn.watchedRuns.delete(id);
+      training.updateFrames(id, samples);
+      if (frames && !training.isActive(id))
+        throw new ApiError('conflict', `run ${id} is not training right now`);
+      return { ok: true as const };
+    }),
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The training service end to end in one process: real worker threads, a real SQLite store, the
+ * router and the event hub, on the built-in glyphs dataset with a tiny model.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type WorkbenchApp } from '../../../src/main/app.ts';
+import type { Connection } from '../../../src/main/transport/router.ts';
+import type { EventEnvelope } from '../../../src/shared/contract.ts';
+import { memoryLogger } from '../../../src/main/util/log.ts';
+import { FRAME_BYTES_PER_CELL } from '../../../src/shared/frames.ts';
+
+let app: WorkbenchApp;
+const events: EventEnvelope[] = [];
+const conn: Connection = { id: 'test', watchedRuns: new Set(), send: (e) => events.push(e) };
+
+const tiny = (iterations: number) => ({
+  task: 'classify' as const,
+  dataset: 'glyphs',
+  channels: 14,
+  perception: { kind: 'learned' as const, kernel: 3 as const, filters: 16 },
+  hidden: [16],
+  batch: 4,
+  steps: 6,
+  iterations,
+  pool: { size: 16, freshFraction: 0.25, mutateFraction: 0.25 },
+  evaluation: { every: 5, images: 20, steps: 8, mutateSteps: 4 },
+  checkpoints: { every: 5, keepLatest: 2, keepBest: true },
+  compute: { backend: 'wasm' as const, threads: 1, aliveOnly: true, allowSoftwareGpu: false },
+});
+
+async function call(method: string, params: unknown) {
+  const r = await app.router.handle({ id: 1, method, params }, conn);
+  if (!r.ok) throw new Error(`${method}: ${r.error.message}`);
+  return r.result as Record<string, unknown>;
+}
+
+function statusesOf(runId: string): string[] {
+  return events
+    .filter((e) => e.event === 'run.status' && (e.data as { runId: string }).runId === runId)
+    .map((e) => (e.data as { status: string }).status);
+}
+
+async function waitFor(pred: () => boolean, ms = 90_000) {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-train-'));
+  app = await createApp({ dataDir: dir, mode: 'browser', log: memoryLogger() });
+  app.hub.add(conn);
+});
+
+afterAll(async () => {
+  await app.close();
+});
+
+describe('training service', () => {
+  it('trains a run to completion and keeps its metrics, evaluations and checkpoints', async () => {
+    const run = await call('runs.create', { name: 'tiny', config: tiny(10) });
+    const id = run.id as string;
+    await call('training.watch', { id, frames: true, samples: 2 });
+    await waitFor(() => statusesOf(id).includes('completed'));
+    expect(statusesOf(id)[0]).toBe('running');
+    const summary = await call('runs.get', { id });
+    expect(summary).toMatchObject({
+      status: 'completed',
+      backend: 'wasm',
+      metricRows: 10,
+      lastIteration: 10,
+    });
+    const metrics = await call('runs.metrics', { id, fields: ['loss'] });
+    expect((metrics.series as { loss: { iterations: number[] } }).loss.iterations).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
+    const evals = (await app.router.handle({ id: 2, method: 'runs.evaluations', params: { id } }, conn)) as {
+      result: unknown[];
+    };
+    expect(evals.result.length).toBeGreaterThanOrEqual(2);
+    const ckpts = (await app.router.handle({ id: 3, method: 'runs.checkpoints', params: { id } }, conn)) as {
+      result: unknown[];
+    };
+    expect(ckpts.result.length).toBeGreaterThanOrEqual(1);
+    // metric events arrive batched, and frames in the compact format
+    const rows = events
+      .filter((e) => e.event === 'run.metrics')
+      .flatMap((e) => (e.data as { rows: unknown[] }).rows);
+    expect(rows).toHaveLength(10);
+    const frame = events.find((e) => e.event === 'run.frame');
+    expect(frame, 'a watched run streams frames').toBeDefined();
+    expect(frame!.binary!.byteLength).toBe(2 * 28 * 28 * FRAME_BYTES_PER_CELL);
+  });
+
+  it('stops a run with a checkpoint and resumes it from there', async () => {
+    const run = await call('runs.create', { name: 'resumable', config: tiny(400) });
+    const id = run.id as string;
+    await waitFor(() =>
+      events.some((e) => e.event === 'run.metrics' && (e.data as { runId: string }).runId === id),
+    );
+    await call('training.stop', { id });
+    expect(statusesOf(id)).toContain('stopped');
+    const stopped = (await call('runs.get', { id })) as { lastIteration: number };
+    const ckpt = (await app.router.handle({ id: 4, method: 'runs.checkpoints', params: { id } }, conn)) as {
+      result: { iteration: number }[];
+    };
+    const at = Math.max(...ckpt.result.map((c) => c.iteration));
+    expect(at).toBe(stopped.lastIteration);
+    await call('training.start', { id });
+    const iterationsOf = () =>
+      events
+        .filter((e) => e.event === 'run.metrics' && (e.data as { runId: string }).runId === id)
+        .flatMap((e) => (e.data as { rows: { iteration: number }[] }).rows)
+        .map((r) => r.iteration);
+    await waitFor(() => iterationsOf().some((i) => i > at));
+    expect(statusesOf(id).filter((s) => s === 'running').length).toBeGreaterThanOrEqual(2);
+    const firstAfter = iterationsOf().filter((i) => i > at)[0];
+    expect(firstAfter).toBe(at + 1);
+    await call('training.stop', { id });
+  });
+
+  it('refuses to control a run that is not training, with a clear message', async () => {
+    const run = await call('runs.create', { name: 'queued', config: tiny(5), start: false });
+    const r = await app.router.handle({ id: 5, method: 'training.pause', params: { id: run.id } }, conn);
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'conflict', message: `run ${run.id} is not training right now` },
+    });
+    const bad = await app.router.handle(
+      { id: 6, method: 'runs.create', params: { name: 'x', config: { task: 'classify', batch: 0 } } },
+      conn,
+    );
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
+    if (!bad.ok) expect(bad.error.message).toMatch(/batch/);
+  });
+});
