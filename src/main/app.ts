@@ -8,6 +8,7 @@ import { appHandlers, cpuComputeInfo } from './handlers/app.ts';
 import { datasetHandlers } from './handlers/datasets.ts';
 import { runHandlers } from './handlers/runs.ts';
 import { trainingHandlers } from './handlers/training.ts';
+import { exportHandlers } from './handlers/export.ts';
 import { TrainingService } from './services/training/service.ts';
 import { DatasetService } from './services/datasets/service.ts';
 import { RunStore } from './services/store/index.ts';
@@ -57,6 +58,7 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
     ...datasetHandlers(context, datasets),
     ...runHandlers(store),
     ...trainingHandlers(training, store),
+    ...exportHandlers(context, { store }),
   };
   // mirrors set in Settings apply to the next download at once
   const setSettings = handlers['app.settings.set']!;
