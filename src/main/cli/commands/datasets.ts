@@ -50,16 +50,17 @@ function numberFlag(flags: Map<string, string>, name: string): number | undefine
   return n;
 }
 
-const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+const size = (bytes: number) =>
+  bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
 
 function progressLine(p: DownloadProgress): string {
   const file = `${p.file} [${p.fileIndex + 1}/${p.fileCount}]`;
   if (p.phase === 'retry') return `fetch ${p.id}: ${file}: ${p.message}`;
   if (p.phase === 'verify') return `fetch ${p.id}: ${file}: verifying MD5`;
   if (p.phase === 'done') return `fetch ${p.id}: done`;
-  const of = p.fileTotal ? `/${mb(p.fileTotal)}` : '';
+  const of = p.fileTotal ? ` of ${size(p.fileTotal)}` : '';
   const eta = p.etaSeconds === null ? '' : `  ETA ${Math.ceil(p.etaSeconds)} s`;
-  return `fetch ${p.id}: ${file} ${mb(p.fileBytes)}${of} MB  ${mb(p.rate)} MB/s${eta}`;
+  return `fetch ${p.id}: ${file} ${size(p.fileBytes)}${of}  ${size(p.rate)}/s${eta}`;
 }
 
 function pad(s: string | number, n: number): string {
