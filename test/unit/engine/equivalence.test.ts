@@ -1,6 +1,7 @@
-import { describe, expect, it, beforeAll } from 'vitest';
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { tf } from '../../../src/main/services/engine/tf.ts';
 import { initBackend } from '../../../src/main/services/engine/backends.ts';
+import { setGatherMode } from '../../../src/main/services/engine/ops.ts';
 import { classifierParams } from '../../../src/main/services/engine/nca.ts';
 import { trainShard, type ClassifySettings } from '../../../src/main/services/engine/tasks/classify.ts';
 import { maxAbsDiff, randomStates, randomWeights, referenceRollout, smallSettings } from './helpers.ts';
@@ -12,11 +13,11 @@ const streams = [
   [7, 0, 2],
 ];
 
-function engine(s: ClassifySettings, w: Float32Array[], states: Float32Array[]) {
+async function engine(s: ClassifySettings, w: Float32Array[], states: Float32Array[]) {
   const specs = classifierParams(s.arch);
   const wt = specs.map((p, i) => tf.tensor(w[i], p.shape));
   const st = states.map((x) => x.slice());
-  const r = trainShard(specs, wt, s, { states: st, labels, streams, batchTotal: states.length });
+  const r = await trainShard(specs, wt, s, { states: st, labels, streams, batchTotal: states.length });
   tf.dispose(wt);
   const final = new Float32Array(st.length * st[0].length);
   st.forEach((x, b) => final.set(x, b * x.length));
@@ -27,6 +28,7 @@ describe('gather + matMul NCA matches plain tf.conv2d (values and gradients, 1e-
   beforeAll(async () => {
     await initBackend('cpu');
   });
+  afterAll(() => setGatherMode(null));
 
   for (const variant of [
     { name: '3x3 threshold', over: {} },
@@ -43,8 +45,14 @@ describe('gather + matMul NCA matches plain tf.conv2d (values and gradients, 1e-
       await tf.setBackend('cpu');
       const ref = referenceRollout(s, w, states, labels, streams);
       await initBackend('wasm');
-      for (const aliveOnly of [false, true]) {
-        const got = engine({ ...s, aliveOnly }, w, states);
+      // host gather (wasm/cpu) and device gather (tf.gather, the GPU path) variants
+      for (const [aliveOnly, mode] of [
+        [false, 'host'],
+        [true, 'host'],
+        [true, 'device'],
+      ] as const) {
+        setGatherMode(mode);
+        const got = await engine({ ...s, aliveOnly }, w, states);
         expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.loss)));
         ref.grads.forEach((g, i) => expect(maxAbsDiff(got.grads![i], g)).toBeLessThan(1e-4));
         expect(maxAbsDiff(got.final, ref.final)).toBeLessThan(1e-4);

@@ -129,7 +129,7 @@ describe('classifier trainer', () => {
     await expect(createTrainer(small(), bad, { keepBackend: true })).rejects.toThrow(/label 12/);
   });
 
-  it('invariants: the pixel channel never changes, dead cells stay zero, cells fire at the fire rate', () => {
+  it('invariants: the pixel channel never changes, dead cells stay zero, cells fire at the fire rate', async () => {
     const s = smallSettings({
       steps: 1,
       height: 28,
@@ -146,7 +146,7 @@ describe('classifier trainer', () => {
     );
     const before = states.map((x) => x.slice());
     // 1 step, zero output layer: a cell changes exactly when it fired (the noise makes it move)
-    trainShard(specs, wt, s, {
+    await trainShard(specs, wt, s, {
       states,
       labels: [0, 0, 0, 0, 0, 0, 0, 0],
       streams: states.map((_, b) => [3, 0, b]),

@@ -19,10 +19,10 @@ port.on(
       await ready;
       if (m.type === 'ready') return port.postMessage({ ok: true, value: null });
       if (m.type === 'grad') {
-        const r = replica!.grad(m.req);
+        const r = await replica!.grad(m.req);
         return port.postMessage({ ok: true, value: r }, [r.grads.buffer, r.states.buffer] as ArrayBuffer[]);
       }
-      const r = replica!.evaluate(m.req);
+      const r = await replica!.evaluate(m.req);
       return port.postMessage({ ok: true, value: r }, [r.states.buffer] as ArrayBuffer[]);
     } catch (e) {
       port.postMessage({ ok: false, error: (e as Error).stack ?? String(e) });

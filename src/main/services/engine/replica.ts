@@ -86,12 +86,12 @@ export class LocalReplica {
     return this.setup.specs.map((s, i) => tf.tensor(vals[i], s.shape));
   }
 
-  grad(req: GradRequest): GradResponse {
+  async grad(req: GradRequest): Promise<GradResponse> {
     const s = this.setup.settings;
     const states = splitStates(req.states, req.labels.length);
     const w = this.weights(req.weights);
     try {
-      const r = trainShard(
+      const r = await trainShard(
         this.setup.specs,
         w,
         s,
@@ -122,7 +122,7 @@ export class LocalReplica {
    * Forward-only rollout. Without a frozen model the weights are the classifier's; with one (attack
    * evaluation) the frozen weights drive the original cells and `weights` the adversaries.
    */
-  evaluate(req: EvalRequest): EvalResponse {
+  async evaluate(req: EvalRequest): Promise<EvalResponse> {
     const s = this.setup.settings;
     const states = splitStates(req.states, req.labels.length);
     const w = this.weights(req.weights);
@@ -135,11 +135,11 @@ export class LocalReplica {
         adversaryMasks: masksOf(req, s.height * s.width),
       };
       const r = this.frozenTensors
-        ? evaluateShard(this.setup.specs, this.frozenTensors, s, shard, req.steps, {
+        ? await evaluateShard(this.setup.specs, this.frozenTensors, s, shard, req.steps, {
             specs: this.setup.specs,
             weights: w,
           })
-        : evaluateShard(this.setup.specs, w, s, shard, req.steps);
+        : await evaluateShard(this.setup.specs, w, s, shard, req.steps);
       return {
         perStep: r.perStep,
         predictions: r.finalPredictions.map((p) => p.labels),

@@ -366,7 +366,7 @@ export class ClassifyTrainer implements Trainer {
       adversaryMasks?: Uint8Array;
     }) => Req,
     remote: (r: RemoteReplica, req: Req) => Promise<Res>,
-    local: (req: Req) => Res,
+    local: (req: Req) => Promise<Res>,
   ): Promise<Res[]> {
     const parts = ClassifyTrainer.ranges(slots.length, 1 + this.remotes.length);
     const reqs = parts.map(([a, b]) => {
@@ -389,7 +389,7 @@ export class ClassifyTrainer implements Trainer {
     let first: Res | undefined;
     let localError: unknown = null;
     try {
-      first = local(reqs[0]);
+      first = await local(reqs[0]);
     } catch (e) {
       localError = e;
     }

@@ -139,13 +139,13 @@ export function shardAliveMasks(states: Float32Array[], s: ClassifySettings): Ui
  * Run `steps` steps on a shard, then (training) the loss and the gradients with respect to `weights`
  * (or, adversarial, with respect to the adversary's weights, the classifier frozen).
  */
-export function trainShard(
+export async function trainShard(
   specs: ParamSpec[],
   weights: tf.Tensor[],
   s: ClassifySettings,
   shard: Shard,
   frozen?: { specs: ParamSpec[]; weights: tf.Tensor[] },
-): ShardResult {
+): Promise<ShardResult> {
   const a = s.arch;
   const nc = a.numClasses;
   const alive = shardAliveMasks(shard.states, s);
@@ -196,11 +196,12 @@ export function trainShard(
   };
   try {
     const { value, grads } = tf.valueAndGrads(lossFn)(weights);
-    const loss = value.dataSync()[0];
-    const gradArrays = grads.map((gr) => gr.dataSync() as Float32Array);
+    // data(), not dataSync(): GPU backends in Node cannot read synchronously
+    const loss = (await value.data())[0];
+    const gradArrays = (await Promise.all(grads.map((gr) => gr.data()))) as Float32Array[];
     value.dispose();
     for (const gr of grads) gr.dispose();
-    const rowsData = (finalRows as unknown as tf.Tensor).dataSync() as Float32Array;
+    const rowsData = (await (finalRows as unknown as tf.Tensor).data()) as Float32Array;
     scatterRows(g, rowsData, shard.states);
     return { loss, grads: gradArrays, ...readoutStats(g, rowsData, shard.labels, nc) };
   } finally {
@@ -221,14 +222,14 @@ export interface RolloutStep {
  * Forward-only rollout with a read-out after every step (evaluation, inference, attack success).
  * `onStep` may return new states to continue from (the mutation); they replace the geometry.
  */
-export function evaluateShard(
+export async function evaluateShard(
   specs: ParamSpec[],
   weights: tf.Tensor[],
   s: ClassifySettings,
   shard: Shard,
   steps: number,
   adversary?: { specs: ParamSpec[]; weights: tf.Tensor[] },
-): { perStep: ReadoutStats[]; finalPredictions: { cells: Int32Array; labels: Int32Array }[] } {
+): Promise<{ perStep: ReadoutStats[]; finalPredictions: { cells: Int32Array; labels: Int32Array }[] }> {
   const a = s.arch;
   const nc = a.numClasses;
   const alive = shardAliveMasks(shard.states, s);
@@ -269,7 +270,7 @@ export function evaluateShard(
       });
       x.dispose();
       x = next;
-      rowsData = x.dataSync() as Float32Array;
+      rowsData = (await x.data()) as Float32Array;
       perStep.push(readoutStats(g, rowsData, shard.labels, nc));
     }
     scatterRows(g, rowsData, shard.states);

@@ -323,10 +323,10 @@ export class GrowTrainer implements Trainer {
         return tf.mean(tf.square(tf.sub(rgba, this.targetT))) as tf.Scalar;
       };
       const r = tf.valueAndGrads(f)(weights);
-      loss = r.value.dataSync()[0];
-      grads = r.grads.map((g) => g.dataSync() as Float32Array);
+      loss = (await r.value.data())[0];
+      grads = (await Promise.all(r.grads.map((g) => g.data()))) as Float32Array[];
       tf.dispose([r.value, ...r.grads]);
-      const out = (final as unknown as tf.Tensor).dataSync() as Float32Array;
+      const out = (await (final as unknown as tf.Tensor).data()) as Float32Array;
       batch = Array.from({ length: B }, (_, b) => out.slice(b * this.cells * C, (b + 1) * this.cells * C));
     } finally {
       tf.dispose([x0, ...fires, ...weights]);
@@ -365,7 +365,7 @@ export class GrowTrainer implements Trainer {
   }
 
   /** Grow from the seed for stepsMax steps (no gradients); the loss against the target. */
-  grow(steps: number, from?: Float32Array): Float32Array {
+  async grow(steps: number, from?: Float32Array): Promise<Float32Array> {
     const C = this.config.channels;
     const fire = this.fireMasks(1, steps, 0x7e57);
     const w = new Weights(this.specs, this.values);
@@ -384,7 +384,7 @@ export class GrowTrainer implements Trainer {
         x.dispose();
         x = next;
       }
-      return x.dataSync().slice() as Float32Array;
+      return ((await x.data()) as Float32Array).slice();
     } finally {
       x.dispose();
       w.dispose();
@@ -393,7 +393,7 @@ export class GrowTrainer implements Trainer {
 
   async evaluate(): Promise<Evaluation> {
     const t0 = performance.now();
-    const s = this.grow(this.config.stepsMax);
+    const s = await this.grow(this.config.stepsMax);
     const durationMs = performance.now() - t0;
     this.wallMs += durationMs;
     return {
