@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DatasetService } from '../../../src/main/services/datasets/index.ts';
-import { removeDir, repoRoot, sharedDatasets, tempDir } from './helpers.ts';
+import { DEBIAN_FASHION, removeDir, repoRoot, sharedDatasets, tempDir } from './helpers.ts';
 
 const run = promisify(execFile);
 
@@ -20,6 +20,14 @@ describe('verify', () => {
       'mnist train-labels-idx1-ubyte.gz',
     ]);
     expect(r.splits.train.perClass).toEqual([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
+  });
+
+  it("Debian's Fashion-MNIST decompresses to the official files", async () => {
+    const svc = new DatasetService({ dataDir: '/nonexistent', env: {} });
+    const r = await svc.verify(DEBIAN_FASHION);
+    expect(r.ok).toBe(true);
+    expect(r.files.every((f) => f.matches?.startsWith('fashion-mnist '))).toBe(true);
+    expect(r.files.length).toBe(4);
   });
 
   it('reports (does not throw) broken files and incomplete folders', async () => {
