@@ -28,28 +28,14 @@ export function datasetHandlers(ctx: AppContext, datasets: DatasetService): Hand
         bytes: s.images,
       };
     }),
-    // Returns at once; progress, completion and failure arrive as 'datasets.progress' events.
+    // Returns at once; progress and completion ('done', sent by the fetcher) or failure arrive as
+    // 'datasets.progress' events.
     'datasets.fetch': ({ id }) => {
       if (downloads.has(id)) throw new ApiError('conflict', `"${id}" is already downloading`);
       const controller = new AbortController();
       downloads.set(id, controller);
       datasets
         .fetch(id, progress, controller.signal)
-        .then(() =>
-          progress({
-            id,
-            phase: 'done',
-            file: '',
-            fileIndex: 0,
-            fileCount: 1,
-            fileBytes: 0,
-            fileTotal: null,
-            bytes: 0,
-            totalBytes: null,
-            rate: 0,
-            etaSeconds: 0,
-          }),
-        )
         .catch((err: Error) => {
           const cancelled = controller.signal.aborted;
           if (!cancelled) ctx.log.warn(`download of ${id} failed: ${err.message}`);
