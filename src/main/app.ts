@@ -7,7 +7,8 @@ import type { AppContext } from './context.ts';
 import { appHandlers, cpuComputeInfo } from './handlers/app.ts';
 import { datasetHandlers } from './handlers/datasets.ts';
 import { runHandlers } from './handlers/runs.ts';
-import { trainingHandlers } from './handlers/training.ts';
+import { presetHandlers, trainingHandlers } from './handlers/training.ts';
+import { IterationEstimator } from './services/training/estimate.ts';
 import { exportHandlers } from './handlers/export.ts';
 import { TrainingService } from './services/training/service.ts';
 import { DatasetService } from './services/datasets/service.ts';
@@ -58,6 +59,7 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
     ...datasetHandlers(context, datasets),
     ...runHandlers(store),
     ...trainingHandlers(training, store),
+    ...presetHandlers(new IterationEstimator(opts.dataDir)),
     ...exportHandlers(context, { store }),
   };
   // mirrors set in Settings apply to the next download at once

@@ -42,6 +42,8 @@ export interface PresetInfo {
   title: string;
   description: string;
   config: RunConfig;
+  /** fields the user must fill in before starting (e.g. classifierRunId); empty in `config` */
+  requires: string[];
 }
 
 export interface ValidationResult {

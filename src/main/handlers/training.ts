@@ -1,4 +1,7 @@
 import { ApiError } from '../../shared/contract.ts';
+import type { RunConfig } from '../../shared/nca-config.ts';
+import { PRESETS, presetConfig } from '../../shared/presets.ts';
+import type { IterationEstimator } from '../services/training/estimate.ts';
 import type { RunStore } from '../services/store/index.ts';
 import type { TrainingService } from '../services/training/service.ts';
 import type { Handlers } from '../transport/router.ts';
@@ -41,5 +44,20 @@ export function trainingHandlers(training: TrainingService, store: RunStore): Ha
         throw new ApiError('conflict', `run ${id} is not training right now`);
       return { ok: true as const };
     }),
+  };
+}
+
+/** presets.list and config.estimate: what the New-run form needs before a run exists. */
+export function presetHandlers(estimator: IterationEstimator): Handlers {
+  return {
+    'presets.list': () =>
+      PRESETS.map((p) => {
+        // required fields (e.g. the classifier an adversary attacks) get a stand-in to fill the defaults
+        const stand = Object.fromEntries((p.requires ?? []).map((f) => [f, 'required']));
+        const config = presetConfig(p.id, stand) as RunConfig & Record<string, unknown>;
+        for (const f of p.requires ?? []) config[f] = '';
+        return { id: p.id, title: p.title, description: p.description, config, requires: p.requires ?? [] };
+      }),
+    'config.estimate': mapped(({ config }) => estimator.estimate(config)),
   };
 }

@@ -139,3 +139,43 @@ describe('training service', () => {
     if (!bad.ok) expect(bad.error.message).toMatch(/batch/);
   });
 });
+
+describe('new-run helpers', () => {
+  it('lists every preset with a full, valid configuration and its required fields', async () => {
+    const r = await app.router.handle({ id: 7, method: 'presets.list', params: {} }, conn);
+    if (!r.ok) throw new Error(r.error.message);
+    const presets = r.result as {
+      id: string;
+      config: { task: string; dataset?: string };
+      requires: string[];
+    }[];
+    const ids = presets.map((p) => p.id);
+    for (const id of [
+      'quick-demo',
+      'distill-mnist',
+      'paper-fashion',
+      'paper-kmnist',
+      'grow-fashion',
+      'adversarial',
+    ])
+      expect(ids).toContain(id);
+    expect(presets.find((p) => p.id === 'quick-demo')!.config).toMatchObject({
+      task: 'classify',
+      dataset: 'glyphs',
+    });
+    expect(presets.find((p) => p.id === 'adversarial')!.requires).toEqual(['classifierRunId']);
+  });
+
+  it('estimates the parameter count and the time of an iteration with a short probe', async () => {
+    const r = await app.router.handle(
+      { id: 8, method: 'config.estimate', params: { config: tiny(10) } },
+      conn,
+    );
+    if (!r.ok) throw new Error(r.error.message);
+    const e = r.result as { parameters: number; msPerIteration: number; backend: string };
+    // 3x3x14x16+16 perception, 16x16+16 hidden, 16x13+13 update
+    expect(e.parameters).toBe(3 * 3 * 14 * 16 + 16 + (16 * 16 + 16) + (16 * 13 + 13));
+    expect(e.msPerIteration).toBeGreaterThan(0);
+    expect(e.backend).toBe('wasm');
+  });
+});
