@@ -186,7 +186,7 @@ export class TrainingService {
     this.active.set(id, a);
 
     worker.on('backend', (b) => {
-      this.o.store.setBackend(id, b.backend, `${b.device}${b.threads > 1 ? ` x${b.threads} threads` : ''}`);
+      this.o.store.setBackend(id, b.backend, b.device);
       this.o.store.logEvent(
         id,
         'info',

@@ -1,0 +1,130 @@
+/**
+ * `nca train` / `nca eval` as real child processes, including a SIGKILL in the middle of training:
+ * the store stays sound, the run shows as interrupted and resumes from its checkpoint.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RunStore } from '../../../src/main/services/store/index.ts';
+
+const repo = path.resolve(import.meta.dirname, '../../..');
+const nca = (args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'src/main/cli/index.ts', ...args], {
+    cwd: repo,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+
+const small = [
+  '--set',
+  'channels=12',
+  '--set',
+  'perception.filters=16',
+  '--set',
+  'hidden=[16]',
+  '--set',
+  'batch=4',
+  '--set',
+  'steps=6',
+];
+
+describe('nca train and eval', () => {
+  it('trains a preset and prints one JSON object with the run and its metrics', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-cli-'));
+    const r = nca([
+      'train',
+      '--preset',
+      'quick-demo',
+      '--iterations',
+      '6',
+      ...small,
+      '--set',
+      'evaluation.images=20',
+      '--data-dir',
+      dir,
+      '--json',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(out).toMatchObject({ status: 'completed', iterations: 6, backend: 'wasm' });
+    expect(out.final).toHaveProperty('perCellAccuracy');
+    expect(out.evaluation).toMatchObject({ iteration: 6, images: 20 });
+    expect(r.stderr).toMatch(/iter 6\/6/);
+    const ev = nca(['eval', '--run', out.runId as string, '--images', '10', '--data-dir', dir, '--json']);
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(JSON.parse(ev.stdout)).toMatchObject({ runId: out.runId, iteration: 6, images: 10 });
+  });
+
+  it('refuses an invalid configuration before anything starts, naming the field', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-cli-'));
+    const r = nca(['train', '--preset', 'quick-demo', '--set', 'fireRate=7', '--data-dir', dir, '--json']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/fireRate/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('survives SIGKILL mid-run: sound database, interrupted run, resume from the checkpoint', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-kill-'));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/main/cli/index.ts',
+        'train',
+        '--preset',
+        'quick-demo',
+        '--iterations',
+        '40',
+        ...small,
+        '--set',
+        'checkpoints.every=4',
+        '--set',
+        'evaluation.every=1000',
+        '--set',
+        'evaluation.images=20',
+        '--data-dir',
+        dir,
+      ],
+      { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    let runId = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (d) => {
+        err += d;
+        runId ||= /run (\w+) \(/.exec(err)?.[1] ?? '';
+        const its = [...err.matchAll(/iter (\d+)\//g)].map((m) => Number(m[1]));
+        if (its.length && Math.max(...its) >= 9) resolve();
+      });
+      child.once('exit', () => reject(new Error(`train ended early: ${err}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+
+    const store = RunStore.open(dir);
+    try {
+      expect(store.integrityCheck()).toEqual(['ok']);
+      const run = store.getSummary(runId);
+      expect(run.status).toBe('interrupted');
+      const ckpt = store.loadCheckpoint(runId, 'latest');
+      expect(ckpt.iteration).toBeGreaterThanOrEqual(4);
+      expect(ckpt.data.byteLength).toBeGreaterThan(0);
+    } finally {
+      store.close();
+    }
+    const resumed = nca(['train', '--resume', runId, '--data-dir', dir, '--json', '--threads', '1']);
+    // the resumed run goes on to the end
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ runId, status: 'completed', iterations: 40 });
+    const after = RunStore.open(dir);
+    try {
+      const its = Array.from(after.metricColumns(runId).iteration);
+      expect(its).toEqual(Array.from({ length: 40 }, (_, i) => i + 1)); // no gap, no duplicate
+    } finally {
+      after.close();
+    }
+  });
+});
