@@ -10,6 +10,8 @@ import { runHandlers } from './handlers/runs.ts';
 import { presetHandlers, trainingHandlers } from './handlers/training.ts';
 import { IterationEstimator } from './services/training/estimate.ts';
 import { exportHandlers } from './handlers/export.ts';
+import { playgroundHandlers } from './handlers/playground.ts';
+import { PlaygroundService } from './services/playground/service.ts';
 import { TrainingService } from './services/training/service.ts';
 import { DatasetService } from './services/datasets/service.ts';
 import { RunStore } from './services/store/index.ts';
@@ -41,6 +43,7 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
   const datasets = new DatasetService({ dataDir: opts.dataDir, mirrors: settings.get().datasetMirrors });
   const store = RunStore.open(opts.dataDir);
   const compute = cpuComputeInfo();
+  const playground = new PlaygroundService({ store, loadDataset: (id) => datasets.load(id) });
   const training = new TrainingService({
     store,
     dataDir: opts.dataDir,
@@ -60,7 +63,12 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
     ...runHandlers(store),
     ...trainingHandlers(training, store),
     ...presetHandlers(new IterationEstimator(opts.dataDir)),
-    ...exportHandlers(context, { store }),
+    ...playgroundHandlers(playground),
+    ...exportHandlers(context, {
+      store,
+      playgroundSource: (session) => playground.frameSource(session),
+      runSource: (runId, { testIndex }) => playground.runSource(runId, testIndex),
+    }),
   };
   // mirrors set in Settings apply to the next download at once
   const setSettings = handlers['app.settings.set']!;
@@ -79,6 +87,7 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
     context,
     async close() {
       await training.shutdown();
+      playground.closeAll();
       store.close();
     },
   };

@@ -75,6 +75,10 @@ export interface PlaygroundState {
   agreement: number;
   /** share of alive cells voting for each class */
   votes: number[];
+  /** the label of the test image shown, when it is one */
+  trueClass: number | null;
+  /** the session can place adversary cells (an adversarial run was opened) */
+  adversarial: boolean;
 }
 
 export interface JobStarted {

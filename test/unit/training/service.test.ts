@@ -13,6 +13,7 @@ import { memoryLogger } from '../../../src/main/util/log.ts';
 import { FRAME_BYTES_PER_CELL } from '../../../src/shared/frames.ts';
 
 let app: WorkbenchApp;
+let trainedRun = '';
 const events: EventEnvelope[] = [];
 const conn: Connection = { id: 'test', watchedRuns: new Set(), send: (e) => events.push(e) };
 
@@ -65,6 +66,7 @@ describe('training service', () => {
   it('trains a run to completion and keeps its metrics, evaluations and checkpoints', async () => {
     const run = await call('runs.create', { name: 'tiny', config: tiny(10) });
     const id = run.id as string;
+    trainedRun = id;
     await call('training.watch', { id, frames: true, samples: 2 });
     await waitFor(() => statusesOf(id).includes('completed'));
     expect(statusesOf(id)[0]).toBe('running');
@@ -177,5 +179,57 @@ describe('new-run helpers', () => {
     expect(e.parameters).toBe(3 * 3 * 14 * 16 + 16 + (16 * 16 + 16) + (16 * 13 + 13));
     expect(e.msPerIteration).toBeGreaterThan(0);
     expect(e.backend).toBe('wasm');
+  });
+});
+
+describe('playground', () => {
+  const frames = () => events.filter((e) => e.event === 'playground.frame');
+
+  it('opens a checkpoint on a test image, steps, erases and reads a drawn image', async () => {
+    expect(trainedRun).not.toBe('');
+    const before = frames().length;
+    const opened = await call('playground.open', { runId: trainedRun });
+    expect(opened).toMatchObject({
+      runId: trainedRun,
+      task: 'classify',
+      width: 28,
+      height: 28,
+      step: 0,
+      adversarial: false,
+    });
+    expect((opened.classNames as string[]).length).toBe(10);
+    expect(opened.trueClass).toBeTypeOf('number');
+    const session = opened.session as string;
+    const stepped = await call('playground.step', { session, steps: 5 });
+    expect(stepped.step).toBe(5);
+    expect((stepped.votes as number[]).length).toBe(10);
+    const last = frames().at(-1)!;
+    expect(frames().length).toBe(before + 2);
+    expect(last.binary!.byteLength).toBe(28 * 28 * 5);
+    expect(last.data).toMatchObject({ source: session, step: 5 });
+    // erasing a disk kills the mutable state there: the frame changes
+    const a = new Uint8Array(last.binary!);
+    await call('playground.edit', { session, edit: { kind: 'erase', x: 14, y: 14, radius: 6 } });
+    const b = new Uint8Array(frames().at(-1)!.binary!);
+    expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).not.toBe(0);
+    // a drawn image at the pad's resolution is resized to the grid
+    const pad = new Uint8Array(56 * 56);
+    for (let y = 10; y < 46; y++) for (let x = 26; x < 30; x++) pad[y * 56 + x] = 255;
+    const drawn = await call('playground.setInput', {
+      session,
+      input: { kind: 'drawn', width: 56, pixels: Buffer.from(pad).toString('base64') },
+    });
+    expect(drawn).toMatchObject({ step: 0, trueClass: null });
+    const d = new Uint8Array(frames().at(-1)!.binary!);
+    expect(d[(14 * 28 + 14) * 5]).toBe(255); // the stroke is in the pixel channel
+    expect(d[(14 * 28 + 2) * 5]).toBe(0);
+    const r = await app.router.handle(
+      { id: 9, method: 'playground.edit', params: { session, edit: { kind: 'adversary', x: 1, y: 1 } } },
+      conn,
+    );
+    expect(r).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    await call('playground.close', { session });
+    const gone = await app.router.handle({ id: 10, method: 'playground.step', params: { session } }, conn);
+    expect(gone).toMatchObject({ ok: false, error: { code: 'not_found' } });
   });
 });
