@@ -6,6 +6,7 @@ import {
   formatDuration,
   formatNumber,
   interpolate,
+  logTickLabelled,
   PointBuffer,
 } from '../../../src/renderer/src/lib/series.ts';
 import { bytesToBase64, toBytes, toNumbers } from '../../../src/renderer/src/lib/bytes.ts';
@@ -54,6 +55,8 @@ describe('PointBuffer', () => {
     expect(Array.from(v.it)).toEqual([0, 1, 2, 3]);
     expect(v.y[3]).toBeNaN();
     expect(b.last()).toBeCloseTo(1 / 3); // NaN skipped
+    expect(b.recentMean(2)).toBeCloseTo((1 / 3 + 1 / 2) / 2);
+    expect(new PointBuffer().recentMean()).toBeNull();
   });
 
   it('measures iterations per second from the engine wall clock', () => {
@@ -80,6 +83,7 @@ describe('formatting', () => {
     expect(formatDuration(3840)).toBe('1 h 04 min');
     expect(formatDuration(null)).toBe('—');
     expect(formatNumber(0.000123)).toBe('1.23e-4');
+    expect(formatNumber(6e-4)).toBe('6e-4');
     expect(formatNumber(0.5432)).toBe('0.543');
   });
 });
@@ -94,5 +98,13 @@ describe('byte payloads from any transport', () => {
     expect(Array.from(toBytes({ type: 'Buffer', data: want }))).toEqual(want);
     expect(toNumbers({ 0: 70000, 1: 3 })).toEqual([70000, 3]);
     expect(toNumbers(Uint32Array.from([70000]))).toEqual([70000]);
+  });
+});
+
+describe('log-axis tick labels', () => {
+  it('labels whole mantissas within a decade and 1-2-5 across decades', () => {
+    expect([37, 40, 45, 50, 60].filter((v) => logTickLabelled(v, 37, 65))).toEqual([40, 50, 60]);
+    const wide = [1e-4, 2e-4, 3e-4, 6e-4, 1e-3, 5e-3, 1e-2];
+    expect(wide.filter((v) => logTickLabelled(v, 1e-4, 1e-2))).toEqual([1e-4, 2e-4, 1e-3, 5e-3, 1e-2]);
   });
 });

@@ -126,6 +126,18 @@ export class PointBuffer {
     return null;
   }
 
+  /** Mean of the last n finite values (a steadier read-out than the last, noisy batch), or null. */
+  recentMean(n = 20): number | null {
+    let sum = 0;
+    let count = 0;
+    for (let i = this.length - 1; i >= 0 && count < n; i--) {
+      if (!Number.isFinite(this.y[i])) continue;
+      sum += this.y[i];
+      count++;
+    }
+    return count ? sum / count : null;
+  }
+
   /** Iterations per second over the last `window` points, from the engine's wall clock (pauses excluded). */
   rate(window = 50): number | null {
     if (this.length < 2) return null;
@@ -179,6 +191,22 @@ export function formatPercent(v: number | null | undefined, digits = 1): string 
 export function formatNumber(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) {
+    // 6.00e-4 -> 6e-4, 1.50e-5 -> 1.5e-5
+    const [m, e] = v.toExponential(2).split('e');
+    return `${Number(m)}e${e}`;
+  }
   return Number(v.toPrecision(3)).toString();
+}
+
+/**
+ * Whether a log-axis tick gets a label: within one decade every whole mantissa (40, 50, 60), over
+ * several decades only 1, 2 and 5 of each, so labels never crowd.
+ */
+export function logTickLabelled(value: number, min: number, max: number): boolean {
+  if (!(value > 0)) return false;
+  const m = value / 10 ** Math.floor(Math.log10(value) + 1e-9);
+  const whole = Math.abs(m - Math.round(m)) < 1e-6;
+  if (!whole) return false;
+  return max / min < 10 ? true : [1, 2, 5].includes(Math.round(m));
 }

@@ -1,0 +1,123 @@
+import type { Locator } from '@playwright/test';
+import WebSocket from 'ws';
+import { expect, shot, test, type ServerInfo } from './fixtures.ts';
+
+type Reply = { ok: boolean; result?: unknown; error?: unknown };
+
+/** A WebSocket API client for seeding: trains a short quick-demo run to get a checkpoint. */
+async function connect(server: ServerInfo) {
+  const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/api?token=${server.token}`);
+  await new Promise((r) => ws.once('open', r));
+  let next = 1;
+  const pending = new Map<number, (r: Reply) => void>();
+  ws.on('message', (d, isBinary) => {
+    if (isBinary) return;
+    const m = JSON.parse(d.toString());
+    if (typeof m.id === 'number') pending.get(m.id)?.(m);
+  });
+  return {
+    async call<T>(method: string, params: unknown): Promise<T> {
+      const id = next++;
+      const reply = await new Promise<Reply>((resolve) => {
+        pending.set(id, resolve);
+        ws.send(JSON.stringify({ id, method, params }));
+      });
+      if (!reply.ok) throw new Error(`${method} failed: ${JSON.stringify(reply.error)}`);
+      return reply.result as T;
+    },
+    close: () => ws.close(),
+  };
+}
+
+const pixels = (canvas: Locator) => canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+
+test('the playground runs a checkpoint on a test image and on a drawing, and the eraser damages cells', async ({
+  page,
+  server,
+}) => {
+  test.setTimeout(240_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  // a short quick-demo run leaves a checkpoint to play with
+  const api = await connect(server);
+  const presets = await api.call<{ id: string; config: Record<string, unknown> }[]>('presets.list', {});
+  const quick = presets.find((p) => p.id === 'quick-demo')!;
+  const config = {
+    ...quick.config,
+    iterations: 40,
+    checkpoints: { every: 20, keepLatest: 2, keepBest: true },
+    evaluation: { every: 40, images: 50, steps: 20, mutateSteps: 0 },
+  };
+  const run = await api.call<{ id: string }>('runs.create', { name: 'playground seed', config, start: true });
+  await expect
+    .poll(async () => (await api.call<{ status: string }>('runs.get', { id: run.id })).status, {
+      timeout: 180_000,
+      intervals: [2000],
+    })
+    .toBe('completed');
+  api.close();
+
+  await page.goto(`${server.url}#/playground/${run.id}`);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Playground');
+  const grid = page.getByTestId('pg-grid');
+  const stepCount = page.getByTestId('pg-step-count');
+  await expect(page.getByTestId('pg-samples').locator('button')).not.toHaveCount(0);
+  await expect(stepCount).toHaveText('step 0');
+  await expect(grid).toBeVisible();
+
+  // single steps and a short run move the cells on
+  const atStart = await pixels(grid);
+  await page.getByTestId('pg-step').click();
+  await expect(stepCount).toHaveText('step 1');
+  await page.getByTestId('pg-run-toggle').click();
+  await expect
+    .poll(async () => Number((await stepCount.textContent())!.replace('step ', '')))
+    .toBeGreaterThan(20);
+  await page.getByTestId('pg-run-toggle').click();
+  expect(await pixels(grid)).not.toBe(atStart);
+  await expect(page.getByTestId('pg-majority')).not.toHaveText('');
+  await shot(page, 'playground-test-image');
+
+  // draw a stroke: the cells take the drawing (step back to 0) and vote on it after some steps
+  await page.getByTestId('pg-tab-draw').click();
+  const pad = page.getByTestId('pg-drawpad');
+  const box = (await pad.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
+  await page.mouse.down();
+  for (let i = 1; i <= 12; i++) {
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * (0.2 + i * 0.05));
+  }
+  await page.mouse.up();
+  await expect(stepCount).toHaveText('step 0');
+  const drawnFrame = await pixels(grid);
+  expect(drawnFrame).not.toBe(atStart);
+  const agreementBefore = await page.getByTestId('pg-agreement').textContent();
+  await page.getByTestId('pg-run-toggle').click();
+  await expect
+    .poll(async () => Number((await stepCount.textContent())!.replace('step ', '')))
+    .toBeGreaterThan(30);
+  await page.getByTestId('pg-run-toggle').click();
+  await expect(page.getByTestId('pg-agreement')).not.toHaveText(agreementBefore!);
+  await shot(page, 'playground-drawn');
+
+  // eraser: drag across the grid removes cells; the picture and the votes change
+  await page.getByTestId('pg-tool-erase').click();
+  const beforeErase = await pixels(grid);
+  const votesBefore = await page.getByTestId('pg-votes').textContent();
+  const g = (await grid.boundingBox())!;
+  await page.mouse.move(g.x + g.width * 0.3, g.y + g.height * 0.5);
+  await page.mouse.down();
+  await page.mouse.move(g.x + g.width * 0.7, g.y + g.height * 0.5, { steps: 8 });
+  await page.mouse.up();
+  await expect.poll(() => pixels(grid)).not.toBe(beforeErase);
+  await expect(page.getByTestId('pg-votes')).not.toHaveText(votesBefore!);
+  await shot(page, 'playground-erased');
+
+  // the NCA reacts to the damage
+  await page.getByTestId('pg-step').click();
+  await page.getByTestId('pg-step').click();
+  await shot(page, 'playground-after-damage');
+  await expect(page.getByTestId('pg-error')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});

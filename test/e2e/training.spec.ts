@@ -1,0 +1,107 @@
+import type { Locator, Page } from '@playwright/test';
+import { expect, shot, test } from './fixtures.ts';
+
+/** The canvas pixels as a data URL: equal strings mean an unchanged picture. */
+const pixels = (canvas: Locator) => canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+
+async function openNewRun(page: Page): Promise<void> {
+  await page.getByTestId('nav-new').click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('New run');
+}
+
+test('the New-run form is generated from the schema and validates inline', async ({ page, server }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(server.url);
+  await openNewRun(page);
+  await expect(page.getByTestId('preset-select')).toHaveValue('quick-demo');
+  await expect(page.getByTestId('dataset-select')).toHaveValue('glyphs');
+  await expect(page.getByTestId('dataset-preview').locator('img')).toHaveCount(10);
+  for (const group of ['Model', 'Perception', 'Training', 'Pool', 'Evaluation']) {
+    await expect(page.getByRole('group', { name: group, exact: true })).toBeVisible();
+  }
+  await expect(page.getByTestId('estimate-params')).toHaveText(/^[\d,]+$/, { timeout: 60_000 });
+  await shot(page, 'new-run');
+
+  // a value outside the schema's limits is named where the user typed it, and Start refuses
+  const channels = page.getByLabel('State channels');
+  await channels.fill('2');
+  await expect(page.getByTestId('field-error-channels')).toHaveText('must be at least 3');
+  await expect(channels).toHaveAttribute('aria-invalid', 'true');
+  await page.getByLabel('Hidden layers').fill('80, x');
+  await expect(page.getByTestId('field-error-hidden')).toContainText('"x" is not a number');
+  await page.getByTestId('start-run').click();
+  await expect(page.getByTestId('start-error')).toContainText('Fix the highlighted fields');
+  await shot(page, 'new-run-invalid');
+
+  // switching task regenerates the form (growing has no perception group, has a target group)
+  await page.getByTestId('task-grow').click();
+  await expect(page.getByRole('group', { name: 'Target', exact: true })).toBeVisible();
+  await expect(page.getByRole('group', { name: 'Perception', exact: true })).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test('a quick-demo run learns live: chart passes chance, the grid animates, pause and resume work', async ({
+  page,
+  server,
+}) => {
+  test.setTimeout(240_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(server.url);
+  await openNewRun(page);
+  await expect(page.getByTestId('preset-select')).toHaveValue('quick-demo');
+  await page.getByTestId('run-name').fill('e2e quick demo');
+  await page.getByTestId('start-run').click();
+
+  await expect(page).toHaveURL(/#\/run\//);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('e2e quick demo');
+  await expect(page.getByTestId('status-badge')).toHaveAttribute('data-status', 'running', {
+    timeout: 60_000,
+  });
+
+  // the grid's pixels change between frames
+  const grid = page.getByTestId('live-grid');
+  await expect(grid).toBeVisible({ timeout: 60_000 });
+  const first = await pixels(grid);
+  await expect.poll(async () => (await pixels(grid)) !== first, { timeout: 30_000 }).toBe(true);
+
+  // per-cell accuracy (what the chart plots), averaged over the last 20 iterations so one lucky
+  // batch does not count, passes chance (10 classes) by a clear margin
+  const accuracy = page.getByTestId('stat-accuracy');
+  await expect
+    .poll(async () => Number((await accuracy.getAttribute('data-recent')) || 0), {
+      timeout: 150_000,
+      intervals: [1000],
+    })
+    .toBeGreaterThan(0.2);
+  await expect(page.getByTestId('chart-accuracy')).not.toHaveAttribute('data-revision', '0');
+  await shot(page, 'run-live');
+
+  // pause: the status says so and the iteration count stops
+  await page.getByTestId('pause').click();
+  await expect(page.getByTestId('status-badge')).toHaveAttribute('data-status', 'paused');
+  const iteration = page.getByTestId('stat-iteration');
+  await page.waitForTimeout(1000);
+  const pausedAt = await iteration.textContent();
+  await page.waitForTimeout(1500);
+  await expect(iteration).toHaveText(pausedAt!);
+  await shot(page, 'run-paused');
+
+  // resume: iterations move on again
+  await page.getByTestId('resume').click();
+  await expect(page.getByTestId('status-badge')).toHaveAttribute('data-status', 'running');
+  await expect(iteration).not.toHaveText(pausedAt!, { timeout: 30_000 });
+
+  // smoothing and the wall-time axis re-draw without errors
+  await page.getByTestId('smoothing').fill('0.9');
+  await page.getByRole('radio', { name: 'Wall time' }).click();
+  await page.waitForTimeout(500);
+  await shot(page, 'run-live-wall-time');
+
+  await page.getByTestId('stop').click();
+  await expect(page.getByTestId('status-badge')).toHaveAttribute('data-status', /stopped|completed/, {
+    timeout: 30_000,
+  });
+  expect(errors).toEqual([]);
+});
