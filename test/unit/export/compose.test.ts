@@ -98,6 +98,17 @@ describe('FrameComposer', () => {
     for (const k of [0, 1, 2]) expect(pixelsOf(full, pack(classRgb(k))).length).toBe(swatch * swatch);
   });
 
+  it('widens a panel to show its run name, up to 48 characters', () => {
+    const spec = { width: 4, height: 4, task: 'classify' as const };
+    const overlays = { step: false, legend: false, runName: true };
+    const short = new FrameComposer([{ ...spec, name: 'a' }], { scale: 3, overlays });
+    const long = new FrameComposer([{ ...spec, name: 'compare A (lr 3e-3)' }], { scale: 3, overlays });
+    const huge = new FrameComposer([{ ...spec, name: 'x'.repeat(200) }], { scale: 3, overlays });
+    expect(long.width).toBeGreaterThanOrEqual(textWidth('compare A (lr 3e-3)', 1));
+    expect(long.width).toBeGreaterThan(short.width);
+    expect(huge.width).toBeLessThan(textWidth('x'.repeat(50), 1) + 20);
+  });
+
   it('redraws the step counter each frame', () => {
     const spec = { width: 4, height: 4, task: 'classify' as const };
     const c = new FrameComposer([spec], {

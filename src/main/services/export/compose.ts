@@ -29,6 +29,8 @@ interface PanelBox {
   cols: number;
   /** top-left corner of the sample grid */
   x: number;
+  /** width of the panel's column (the grid, or its name when that is wider) */
+  slot: number;
   y: number;
   frameLength: number;
 }
@@ -98,11 +100,15 @@ export class FrameComposer {
         samples,
         cols,
         x,
+        slot: w,
         y: margin + header,
         frameLength: frameBytes(spec),
       });
-      // a panel is as wide as its grid; long names are clipped to it rather than widening the video
-      x += w + margin * 2;
+      // a panel widens to show its run's name, up to 48 characters; longer names are clipped
+      const nameWidth = opts.overlays.runName ? textWidth(drawableText(spec.name, 'run'), ts) : 0;
+      const slot = Math.max(w, Math.min(nameWidth, textWidth('x'.repeat(48), ts)));
+      boxes[boxes.length - 1].slot = slot;
+      x += slot + margin * 2;
       tallest = Math.max(tallest, h);
     }
     let width = x - margin;
@@ -153,7 +159,6 @@ export class FrameComposer {
     // the parts that never change are drawn once into the background
     if (opts.overlays.runName)
       for (const [i, b] of boxes.entries()) {
-        const gridWidth = b.cols * b.spec.width * scale + (b.cols - 1) * gap;
         drawText(
           this.background,
           width,
@@ -163,7 +168,7 @@ export class FrameComposer {
           margin,
           ts,
           TEXT,
-          b.x + gridWidth,
+          b.x + b.slot,
         );
       }
     const swatch = GLYPH_HEIGHT * ts;
