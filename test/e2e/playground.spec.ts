@@ -118,6 +118,8 @@ test('the playground runs a checkpoint on a test image and on a drawing, and the
   await page.getByTestId('pg-step').click();
   await page.getByTestId('pg-step').click();
   await shot(page, 'playground-after-damage');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'playground-dark');
   await expect(page.getByTestId('pg-error')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

@@ -33,6 +33,9 @@ test('the New-run form is generated from the schema and validates inline', async
   await page.getByTestId('start-run').click();
   await expect(page.getByTestId('start-error')).toContainText('Fix the highlighted fields');
   await shot(page, 'new-run-invalid');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'new-run-invalid-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
 
   // switching task regenerates the form (growing has no perception group, has a target group)
   await page.getByTestId('task-grow').click();
