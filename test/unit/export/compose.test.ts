@@ -144,9 +144,11 @@ describe('FrameComposer', () => {
     ).toThrow(/scale must be a whole number 1..32, not 0/);
   });
 
-  it('draws only what the pixel font has: non-ASCII names fall back', () => {
-    expect(drawableText('お', '3')).toBe('3');
-    expect(drawableText('run お 1', 'x')).toBe('run  1');
+  it('draws only what the pixel font has: Hiragana as readings, other names fall back', () => {
+    expect(drawableText('お', '3')).toBe('o');
+    expect(drawableText('を', '9')).toBe('wo');
+    expect(drawableText('run 🐢 1', 'x')).toBe('run  1');
+    expect(drawableText('日本', '4')).toBe('4');
     expect(textWidth('ab', 2)).toBe((2 * 6 - 1) * 2);
   });
 });

@@ -11,6 +11,8 @@ import { SettingsStore } from '../../../src/main/settings.ts';
 import { EventHub, Router, type Connection } from '../../../src/main/transport/router.ts';
 import { memoryLogger } from '../../../src/main/util/log.ts';
 import { RunStore } from '../../../src/main/services/store/index.ts';
+import { createTrainer } from '../../../src/main/services/engine/trainer.ts';
+import { loadEngineDataset } from '../../../src/main/services/engine/dataset.ts';
 import {
   ExportJobs,
   recordingSource,
@@ -263,6 +265,38 @@ describe('nca export', () => {
     const csv = path.join(dir, 'cli.csv');
     expect(await exportCommand.run(['--run', run.id, '--out', csv], context().ctx)).toBe(0);
     expect(fs.readFileSync(csv, 'utf8').split('\n')[0]).toMatch(/^runId,runName,iteration/);
+  });
+
+  it("runs a run's best checkpoint on a chosen test image (engine inference)", async () => {
+    const config = {
+      task: 'classify',
+      dataset: 'glyphs',
+      channels: 14,
+      perception: { kind: 'learned', kernel: 3, filters: 8 },
+      hidden: [8],
+      steps: 4,
+      batch: 4,
+      pool: { size: 8, freshFraction: 0.5, mutateFraction: 0 },
+      evaluation: { every: 100, images: 10, steps: 5, mutateSteps: 0 },
+      compute: { backend: 'wasm', threads: 1 },
+    } as const;
+    const run = store.createRun({ name: 'checkpointed', config });
+    const trainer = await createTrainer(config, await loadEngineDataset('glyphs', dataDir), { threads: 1 });
+    await trainer.step();
+    store.saveCheckpoint(run.id, { iteration: 1, metric: 0.1, data: trainer.saveCheckpoint() });
+    await trainer.dispose();
+    const { ctx, out } = context();
+    const file = path.join(dir, 'engine.webm');
+    const args = ['--run', run.id, '--out', file, '--steps', '7', '--scale', '2', '--test-index', '5'];
+    expect(await exportCommand.run(args, ctx)).toBe(0);
+    expect(JSON.parse(out[0])).toMatchObject({ frames: 8, format: 'webm' });
+    expect(probe(file)).toMatchObject({ codec: 'vp9', frames: 8 });
+    await expect(
+      exportCommand.run(
+        ['--run', run.id, '--out', path.join(dir, 'e.gif'), '--test-index', '999999'],
+        context().ctx,
+      ),
+    ).rejects.toThrow(/test image 999999 does not exist/);
   });
 
   it('explains usage mistakes', async () => {

@@ -14,6 +14,8 @@ import {
   type FrameSource,
   type VideoFormat,
 } from '../../services/export/index.ts';
+import { DatasetService } from '../../services/datasets/index.ts';
+import { PlaygroundService } from '../../services/playground/service.ts';
 import { RunStore, StoreError } from '../../services/store/index.ts';
 import { CliUsageError, type CliCommand } from '../types.ts';
 
@@ -25,8 +27,8 @@ const USAGE = [
   '  --steps N          NCA steps to show (default 200; a recording may end sooner)',
   '  --scale S          output pixels per cell, nearest neighbour (default 8)',
   '  --fps F            frames per second (default 30)',
-  '  --recording ID     which stored recording of the run (default: the latest)',
-  '  --test-index I     with the engine: which test image to run (default 0)',
+  "  --test-index I     which test image the run's best checkpoint classifies (default 0)",
+  '  --recording ID     export a stored recording instead (runs without checkpoints: the latest)',
   '  --no-step, --no-legend, --no-name   leave an overlay out',
   '',
   'Metrics: --format csv (one row per run and iteration) or json (columns, config, evaluations).',
@@ -35,10 +37,22 @@ const USAGE = [
 
 /** Builds a run's animation from its checkpoint with the engine; null: use the stored recordings. */
 export type CliRunSource = (
+  store: RunStore,
   dataDir: string,
   runId: string,
   opts: { testIndex: number },
 ) => Promise<FrameSource | null>;
+
+/**
+ * The run's best checkpoint on a test image, through the playground's inference session. A run
+ * without checkpoints answers null (its recordings are used instead).
+ */
+export const engineRunSource: CliRunSource = async (store, dataDir, runId, { testIndex }) => {
+  if (store.listCheckpoints(runId).length === 0) return null;
+  const datasets = new DatasetService({ dataDir });
+  const playground = new PlaygroundService({ store, loadDataset: (id) => datasets.load(id) });
+  return playground.runSource(runId, testIndex);
+};
 
 function positiveInt(name: string, text: string | undefined, fallback: number, max: number): number {
   if (text === undefined) return fallback;
@@ -109,7 +123,13 @@ export function makeExportCommand(runSource?: CliRunSource): CliCommand {
         const testIndex = positiveInt('test-index', values['test-index'], 0, 1_000_000);
 
         let source: FrameSource | null = null;
-        if (!values.recording && runSource) source = await runSource(ctx.dataDir, ids[0], { testIndex });
+        if (!values.recording && runSource) {
+          try {
+            source = await runSource(store, ctx.dataDir, ids[0], { testIndex });
+          } catch (err) {
+            throw new CliUsageError(`cannot run ${ids[0]}: ${(err as Error).message}`);
+          }
+        }
         if (!source) {
           try {
             source = storedRecordingSource(store, ids[0], values.recording ?? 'latest');
@@ -153,4 +173,4 @@ export function makeExportCommand(runSource?: CliRunSource): CliCommand {
   };
 }
 
-export const exportCommand = makeExportCommand();
+export const exportCommand = makeExportCommand(engineRunSource);

@@ -5,7 +5,7 @@
  * One output buffer is reused for every frame: memory does not grow with the video's length.
  */
 import { classRgb, paintSample, type FrameView } from '../../../shared/colormap.ts';
-import { GLYPH_HEIGHT, drawText, textWidth } from './font.ts';
+import { GLYPH_HEIGHT, drawText, romanizeKana, textWidth } from './font.ts';
 import { frameBytes, type FrameSource, type SourceFrame } from './frame-source.ts';
 
 export interface Overlays {
@@ -42,9 +42,14 @@ export const BACKGROUND = rgba(22, 24, 29);
 export const TEXT = rgba(230, 232, 236);
 const MUTED_TEXT = rgba(160, 165, 175);
 
-/** ASCII-only text for the pixel font; names it cannot draw fall back to `fallback`. */
+/**
+ * ASCII-only text for the pixel font: Hiragana becomes its reading (お -> o), other characters it
+ * cannot draw are dropped, and a name left empty falls back to `fallback`.
+ */
 export function drawableText(text: string | undefined, fallback: string): string {
-  const ascii = (text ?? '').replace(/[^\x20-\x7e]/g, '').trim();
+  const ascii = romanizeKana(text ?? '')
+    .replace(/[^\x20-\x7e]/g, '')
+    .trim();
   return ascii.length > 0 ? ascii : fallback;
 }
 

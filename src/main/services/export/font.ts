@@ -160,3 +160,22 @@ export function drawText(
     cx += GLYPH_ADVANCE * scale;
   }
 }
+
+/** Hiragana (gojuon, voiced and half-voiced) -> Hepburn romaji, so KMNIST class names draw as readings. */
+const KANA = new Map<string, string>(
+  (
+    'あa いi うu えe おo かka きki くku けke こko さsa しshi すsu せse そso たta ちchi つtsu てte とto ' +
+    'なna にni ぬnu ねne のno はha ひhi ふfu へhe ほho まma みmi むmu めme もmo やya ゆyu よyo ' +
+    'らra りri るru れre ろro わwa ゐwi ゑwe をwo んn がga ぎgi ぐgu げge ごgo ざza じji ずzu ぜze ' +
+    'ぞzo だda ぢji づzu でde どdo ばba びbi ぶbu べbe ぼbo ぱpa ぴpi ぷpu ぺpe ぽpo'
+  )
+    .split(' ')
+    .map((pair) => [pair[0], pair.slice(1)] as [string, string]),
+);
+
+/** Replace Hiragana with its romaji reading; other characters are kept. */
+export function romanizeKana(text: string): string {
+  let out = '';
+  for (const ch of text) out += KANA.get(ch) ?? ch;
+  return out;
+}
