@@ -11,6 +11,7 @@ import { SettingsStore } from '../../../src/main/settings.ts';
 import { EventHub, Router, type Connection } from '../../../src/main/transport/router.ts';
 import { memoryLogger } from '../../../src/main/util/log.ts';
 import { RunStore } from '../../../src/main/services/store/index.ts';
+import type { RunConfigInput } from '../../../src/shared/nca-config.ts';
 import { createTrainer } from '../../../src/main/services/engine/trainer.ts';
 import { loadEngineDataset } from '../../../src/main/services/engine/dataset.ts';
 import {
@@ -268,7 +269,7 @@ describe('nca export', () => {
   });
 
   it("runs a run's best checkpoint on a chosen test image (engine inference)", async () => {
-    const config = {
+    const config: RunConfigInput = {
       task: 'classify',
       dataset: 'glyphs',
       channels: 14,
@@ -279,7 +280,7 @@ describe('nca export', () => {
       pool: { size: 8, freshFraction: 0.5, mutateFraction: 0 },
       evaluation: { every: 100, images: 10, steps: 5, mutateSteps: 0 },
       compute: { backend: 'wasm', threads: 1 },
-    } as const;
+    };
     const run = store.createRun({ name: 'checkpointed', config });
     const trainer = await createTrainer(config, await loadEngineDataset('glyphs', dataDir), { threads: 1 });
     await trainer.step();
