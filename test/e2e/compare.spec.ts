@@ -137,6 +137,9 @@ test('compare: overlaid curves, metric and config tables, confusion difference, 
 
   await page.locator('.content').evaluate((el) => el.scrollTo(0, 0));
   await shot(page, 'compare-curves');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.getByTestId('compare-metrics').scrollIntoViewIfNeeded();
+  await shot(page, 'compare-dark');
   expect(errors).toEqual([]);
 });
 

@@ -65,6 +65,11 @@ test('datasets: Hiragana classes with readings, samples per class, statistics, l
   await expect(page.getByTestId('dataset-class-row').first()).toContainText('T-shirt');
   await expect(page.getByTestId('stats-class-row')).toHaveCount(10, { timeout: 60_000 });
   await shot(page, 'datasets-fashion-mnist');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.getByTestId('dataset-item-kmnist-split').click();
+  await expect(page.getByTestId('stats-class-row')).toHaveCount(10, { timeout: 60_000 });
+  await page.locator('.content').evaluate((el) => el.scrollTo(0, 0));
+  await shot(page, 'datasets-dark');
   expect(errors).toEqual([]);
 });
 
