@@ -37,8 +37,10 @@ describe('form fields generated from the run-config schema', () => {
     expect(byKey.get('channels')!.group).toBe('model');
     // the schema's own .describe() text wins over the local fallback
     expect(byKey.get('channels')!.help).toBe('state channels: pixel + hidden + one logit per class');
-    const withoutHelp = fields.filter((f) => !f.help).map((f) => f.key);
-    expect(withoutHelp).toEqual([]);
+    for (const task of ['classify', 'grow', 'adversarial'] as const) {
+      const all = buildFields(TASK_SCHEMAS[task], defaultConfig(task));
+      expect(all.filter((f) => !f.help).map((f) => `${task}: ${f.key}`)).toEqual([]);
+    }
   });
 
   it('builds the fields of the chosen variant of a union (growing target)', () => {

@@ -142,6 +142,8 @@ const LABELS: Record<string, string> = {
 
 /** One-line help for fields whose schema has no .describe() text. */
 const HELP: Record<string, string> = {
+  channels: 'state channels per cell (RGBA + hidden for growing runs)',
+  hidden: 'hidden units of the update MLP',
   'target.kind': 'grow an image from a dataset or from an image file',
   'target.dataset': 'dataset the target image comes from',
   'target.index': 'index of the target image in the training split',
