@@ -18,20 +18,19 @@ export const PRESETS: Preset[] = [
   {
     id: 'quick-demo',
     title: 'Quick demo (glyphs)',
-    description: 'A small classifier on the built-in glyphs: learns visibly in about a minute on 2 cores.',
+    description:
+      'The reference classifier on the built-in glyphs, cross-entropy, 10 steps: loss and accuracy move within minutes on 2 cores.',
     config: {
       task: 'classify',
       dataset: 'glyphs',
-      channels: 16,
-      perception: { kind: 'learned', kernel: 3, filters: 32 },
-      hidden: [32],
+      loss: 'ce',
       steps: 10,
       batch: 16,
       pool: { size: 128, freshFraction: 0.5, mutateFraction: 0 },
-      iterations: 400,
-      optimizer: { lr: 3e-3, schedule: [{ at: 300, lr: 1e-3 }], normalizeGradients: true },
-      evaluation: { every: 100, images: 100, steps: 20, mutateSteps: 10 },
-      checkpoints: { every: 100, keepLatest: 3, keepBest: true },
+      iterations: 1000,
+      optimizer: { lr: 2e-3, schedule: [{ at: 700, lr: 5e-4 }], normalizeGradients: true },
+      evaluation: { every: 250, images: 100, steps: 20, mutateSteps: 10 },
+      checkpoints: { every: 250, keepLatest: 3, keepBest: true },
     },
   },
   {
