@@ -31,6 +31,31 @@ async function connect(server: ServerInfo) {
 
 const pixels = (canvas: Locator) => canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL());
 
+/**
+ * Adversary cells of the painted frame (the grid's own count) once red dots are on the canvas; 0
+ * while the canvas shows no adversary red at all.
+ */
+const redCells = (canvas: Locator) =>
+  canvas.evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let red = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] === 255 && d[i + 1] === 40 && d[i + 2] === 40) red++;
+    return red > 0 ? Number(c.dataset.adversaries) : 0;
+  });
+
+type Api = Awaited<ReturnType<typeof connect>>;
+
+async function trainToCompletion(api: Api, name: string, config: unknown): Promise<string> {
+  const run = await api.call<{ id: string }>('runs.create', { name, config, start: true });
+  await expect
+    .poll(async () => (await api.call<{ status: string }>('runs.get', { id: run.id })).status, {
+      timeout: 180_000,
+      intervals: [2000],
+    })
+    .toBe('completed');
+  return run.id;
+}
+
 test('the playground runs a checkpoint on a test image and on a drawing, and the eraser damages cells', async ({
   page,
   server,
@@ -49,16 +74,10 @@ test('the playground runs a checkpoint on a test image and on a drawing, and the
     checkpoints: { every: 20, keepLatest: 2, keepBest: true },
     evaluation: { every: 40, images: 50, steps: 20, mutateSteps: 0 },
   };
-  const run = await api.call<{ id: string }>('runs.create', { name: 'playground seed', config, start: true });
-  await expect
-    .poll(async () => (await api.call<{ status: string }>('runs.get', { id: run.id })).status, {
-      timeout: 180_000,
-      intervals: [2000],
-    })
-    .toBe('completed');
+  const runId = await trainToCompletion(api, 'playground seed', config);
   api.close();
 
-  await page.goto(`${server.url}#/playground/${run.id}`);
+  await page.goto(`${server.url}#/playground/${runId}`);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Playground');
   const grid = page.getByTestId('pg-grid');
   const stepCount = page.getByTestId('pg-step-count');
@@ -120,6 +139,65 @@ test('the playground runs a checkpoint on a test image and on a drawing, and the
   await shot(page, 'playground-after-damage');
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot(page, 'playground-dark');
+  await expect(page.getByTestId('pg-error')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test('with an adversarial run, clicked and sprinkled cells become adversaries (red) and the votes move', async ({
+  page,
+  server,
+}) => {
+  test.setTimeout(300_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  const api = await connect(server);
+  const presets = await api.call<{ id: string; config: Record<string, unknown> }[]>('presets.list', {});
+  const quick = presets.find((p) => p.id === 'quick-demo')!.config;
+  const short = { checkpoints: { every: 10, keepLatest: 2, keepBest: true } };
+  const classifier = await trainToCompletion(api, 'victim', {
+    ...quick,
+    ...short,
+    iterations: 20,
+    evaluation: { every: 20, images: 30, steps: 10, mutateSteps: 0 },
+  });
+  const attack = await trainToCompletion(api, 'attack', {
+    ...quick,
+    ...short,
+    task: 'adversarial',
+    classifierRunId: classifier,
+    targetClass: 8,
+    adversaryFraction: 0.05,
+    iterations: 10,
+    evaluation: { every: 10, images: 20, steps: 10, mutateSteps: 0 },
+  });
+  api.close();
+
+  await page.goto(`${server.url}#/playground/${attack}`);
+  const grid = page.getByTestId('pg-grid');
+  await expect(page.getByTestId('pg-samples').locator('button')).not.toHaveCount(0);
+  await expect(grid).toBeVisible();
+  await page.getByTestId('pg-step').click();
+  await expect(page.getByTestId('pg-step-count')).toHaveText('step 1');
+  expect(await redCells(grid)).toBe(0);
+
+  // click cells along the middle row with the adversary tool: each becomes a red dot
+  await page.getByTestId('pg-tool-adversary').click();
+  const g = (await grid.boundingBox())!;
+  for (const fx of [0.35, 0.45, 0.55, 0.65]) {
+    await page.mouse.click(g.x + g.width * fx, g.y + g.height * 0.5);
+  }
+  await expect.poll(() => redCells(grid)).toBeGreaterThanOrEqual(4);
+  await shot(page, 'playground-adversary-clicked');
+
+  // sprinkle 10 %: many more adversaries; stepping lets them act on the votes
+  const votesBefore = await page.getByTestId('pg-votes').textContent();
+  await page.getByLabel('Adversary share').fill('0.1');
+  await page.getByTestId('pg-sprinkle').click();
+  await expect.poll(() => redCells(grid)).toBeGreaterThan(30);
+  for (let i = 0; i < 5; i++) await page.getByTestId('pg-step').click();
+  await expect(page.getByTestId('pg-votes')).not.toHaveText(votesBefore!);
+  await shot(page, 'playground-adversary-sprinkled');
   await expect(page.getByTestId('pg-error')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
