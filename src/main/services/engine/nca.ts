@@ -4,7 +4,7 @@
  * The same code runs the dense grid (every cell a row) and alive-only rows; see grid.ts.
  */
 import { tf } from './tf.ts';
-import { linear } from './ops.ts';
+import { hostGather, linear, type NeighbourTable } from './ops.ts';
 import { type ParamSpec } from './params.ts';
 import { Rng } from './rng.ts';
 import {
@@ -147,4 +147,60 @@ export function classifierStep(
   const pixel = tf.slice(x, [0, 0], [rows, 1]);
   const mutable = tf.slice(x, [0, 1], [rows, a.channels - 1]);
   return tf.concat([pixel, tf.add(mutable, ds)], 1);
+}
+
+/**
+ * The firing cells of one step: their neighbourhood index rows and, for every row, its position
+ * among them (or -1). Built per step from the fire mask (see firedStep).
+ */
+export interface FiredRows {
+  /** [fired*taps] indices into concat(rows, constant rows) */
+  neighbourIndex: Int32Array;
+  /** [rows] position among the fired rows, or -1 */
+  position: Int32Array;
+  count: number;
+}
+
+export function firedRows(table: NeighbourTable, mask: Float32Array): FiredRows {
+  const taps = table.taps;
+  const position = new Int32Array(mask.length).fill(-1);
+  let count = 0;
+  for (let r = 0; r < mask.length; r++) if (mask[r] !== 0) position[r] = count++;
+  const neighbourIndex = new Int32Array(count * taps);
+  for (let r = 0; r < mask.length; r++)
+    if (position[r] >= 0)
+      neighbourIndex.set(table.index.subarray(r * taps, (r + 1) * taps), position[r] * taps);
+  return { neighbourIndex, position, count };
+}
+
+/**
+ * One step computing only the cells that fire (wasm/cpu): the update of a cell that does not fire
+ * is multiplied by zero, so computing it (forward and backward) is wasted work. Same values as
+ * classifierStep with the same mask, about half the FLOPs at fire rate 0.5.
+ * `noise` and `mix` are per fired row.
+ */
+export function firedStep(
+  x: tf.Tensor2D,
+  table: NeighbourTable,
+  fired: FiredRows,
+  w: Map<string, tf.Tensor>,
+  a: ClassifierArch,
+  k: ClassifierConstants,
+  noise: tf.Tensor2D | null,
+  adversary?: { weights: Map<string, tf.Tensor>; mix: tf.Tensor2D },
+): tf.Tensor2D {
+  const rows = x.shape[0];
+  if (fired.count === 0) return x;
+  const taps = classifierKernel(a) ** 2;
+  const p = tf.reshape(hostGather(x, fired.neighbourIndex, table.constants), [
+    fired.count,
+    taps * a.channels,
+  ]) as tf.Tensor2D;
+  let ds = cellUpdate(p, w, a, k);
+  if (adversary) ds = tf.add(ds, tf.mul(tf.sub(cellUpdate(p, adversary.weights, a, k), ds), adversary.mix));
+  if (noise) ds = tf.add(ds, noise);
+  const full = hostGather(ds, fired.position);
+  const pixel = tf.slice(x, [0, 0], [rows, 1]);
+  const mutable = tf.slice(x, [0, 1], [rows, a.channels - 1]);
+  return tf.concat([pixel, tf.add(mutable, full)], 1);
 }

@@ -115,6 +115,11 @@ export function setGatherMode(mode: 'host' | 'device' | null): void {
   forcedMode = mode;
 }
 
+/** The gather variant in effect now. */
+export function gatherMode(): 'host' | 'device' {
+  return forcedMode ?? (hostBackend() ? 'host' : 'device');
+}
+
 export function makeNeighbourGather(
   t: NeighbourTable,
   mode: 'host' | 'device' = forcedMode ?? (hostBackend() ? 'host' : 'device'),
@@ -149,4 +154,50 @@ export function makeNeighbourGather(
 export function disposeTable(t: NeighbourTable): void {
   if (t.tensors) tf.dispose([t.tensors.index, t.tensors.inverse, t.tensors.constants]);
   t.tensors = undefined;
+}
+
+/**
+ * A host-side row gather with a scatter-add gradient (wasm/cpu only): out[r] = src[index[r]], where
+ * index >= src rows reads `constants` and -1 reads zeros. Used to compute only the cells that fire
+ * in a step and to put their updates back in place.
+ */
+export function hostGather(
+  x: tf.Tensor2D,
+  index: Int32Array,
+  constants: Float32Array | null = null,
+): tf.Tensor2D {
+  const rows = x.shape[0];
+  const w = x.shape[1];
+  const op = tf.customGrad(((src: tf.Tensor2D) => {
+    const data = src.dataSync() as Float32Array;
+    const out = new Float32Array(index.length * w);
+    for (let r = 0; r < index.length; r++) {
+      const s = index[r];
+      if (s < 0) continue;
+      const o = r * w;
+      if (s < rows) {
+        const i = s * w;
+        for (let k = 0; k < w; k++) out[o + k] = data[i + k];
+      } else if (constants) {
+        const i = (s - rows) * w;
+        for (let k = 0; k < w; k++) out[o + k] = constants[i + k];
+      }
+    }
+    return {
+      value: tf.tensor2d(out, [index.length, w]),
+      gradFunc: (dy: tf.Tensor) => {
+        const d = dy.dataSync() as Float32Array;
+        const g = new Float32Array(rows * w);
+        for (let r = 0; r < index.length; r++) {
+          const s = index[r];
+          if (s < 0 || s >= rows) continue;
+          const o = r * w;
+          const i = s * w;
+          for (let k = 0; k < w; k++) g[i + k] += d[o + k];
+        }
+        return [tf.tensor2d(g, [rows, w])];
+      },
+    };
+  }) as unknown as CustomGradFn) as unknown as (x: tf.Tensor2D) => tf.Tensor2D;
+  return op(x);
 }
