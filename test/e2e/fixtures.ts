@@ -61,16 +61,30 @@ export async function startServer(
   };
 }
 
-export const test = base.extend<object, { server: ServerInfo }>({
-  server: [
+/**
+ * One server (and one fresh data directory) per test file, shared by the tests of that file: a
+ * file's tests may build on each other, and no file sees another file's runs.
+ */
+let current: { file: string; server: Awaited<ReturnType<typeof startServer>> } | null = null;
+
+export const test = base.extend<{ server: ServerInfo }, { serverReaper: void }>({
+  serverReaper: [
     // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructuring form
     async ({}, use) => {
-      const s = await startServer();
-      await use(s);
-      await s.stop();
+      await use();
+      await current?.server.stop();
+      current = null;
     },
-    { scope: 'worker' },
+    { scope: 'worker', auto: true },
   ],
+  // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructuring form
+  server: async ({}, use, testInfo) => {
+    if (current?.file !== testInfo.file) {
+      await current?.server.stop();
+      current = { file: testInfo.file, server: await startServer() };
+    }
+    await use(current.server);
+  },
 });
 
 export { expect } from '@playwright/test';
