@@ -260,25 +260,30 @@ export class ClassifySession extends InferenceSession {
     for (let b = 0; b < this.samples; b++) this.refreshAlive(b);
   }
 
-  /** im2col rows of the given cells from the current state. */
+  /** im2col rows of the given cells from the current state (plain loops: this is the hot path). */
   private neighbourhoods(cells: number[]): Float32Array {
     const C = this.channels;
     const hw = this.height * this.width;
+    const W = this.width;
+    const H = this.height;
     const taps = this.neighbourOffsets.length;
     const out = new Float32Array(cells.length * taps * C);
-    cells.forEach((g, r) => {
-      const b = Math.floor(g / hw);
+    const st = this.st;
+    for (let r = 0; r < cells.length; r++) {
+      const g = cells[r];
+      const b = (g / hw) | 0;
       const cell = g - b * hw;
-      const y = Math.floor(cell / this.width);
-      const x = cell - y * this.width;
-      this.neighbourOffsets.forEach(([dy, dx], t) => {
-        const yy = y + dy;
-        const xx = x + dx;
-        if (yy < 0 || yy >= this.height || xx < 0 || xx >= this.width) return;
-        const src = (b * hw + yy * this.width + xx) * C;
-        out.set(this.st.subarray(src, src + C), (r * taps + t) * C);
-      });
-    });
+      const y = (cell / W) | 0;
+      const x = cell - y * W;
+      for (let t = 0; t < taps; t++) {
+        const yy = y + this.neighbourOffsets[t][0];
+        const xx = x + this.neighbourOffsets[t][1];
+        if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+        const src = (b * hw + yy * W + xx) * C;
+        const dst = (r * taps + t) * C;
+        for (let k = 0; k < C; k++) out[dst + k] = st[src + k];
+      }
+    }
     return out;
   }
 
