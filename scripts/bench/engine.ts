@@ -209,42 +209,70 @@ async function naiveRow(quick: boolean): Promise<BenchRow> {
   };
 }
 
-async function streamRow(name: 'stream-off' | 'stream-on', quick: boolean): Promise<BenchRow> {
+/**
+ * Frame streaming overhead: one TrainingWorker (best config), frames toggled off and on in
+ * alternating blocks of iterations so both see the same machine load; median ms/iteration of each.
+ */
+async function streamRows(quick: boolean): Promise<BenchRow[]> {
   const { TrainingWorker } = await import('../../src/main/services/engine/training-worker.ts');
-  const n = quick ? 8 : 40;
+  const block = quick ? 3 : 6;
+  const blocks = quick ? 4 : 8;
+  const warm = 3;
+  const total = warm + block * blocks;
   const run = TrainingWorker.start({
     config: baseConfig({
-      iterations: n + 3,
+      iterations: total + 1,
       evaluation: { every: 1_000_000, images: 1, steps: 1, mutateSteps: 0 },
       checkpoints: { every: 1_000_000, keepLatest: 1, keepBest: false },
       compute: { backend: 'wasm', aliveOnly: true },
     }),
     dataset: { dataDir: path.join(os.tmpdir(), 'nca-bench-data'), env: { NCA_DATASETS_PATH: shared } },
-    frames:
-      name === 'stream-on' ? { samples: [0, 1, 2, 3], maxPerSecond: 30 } : { samples: [], maxPerSecond: 0 },
+    frames: { samples: [], maxPerSecond: 0 },
   });
-  const ms: number[] = [];
+  const on: number[] = [];
+  const off: number[] = [];
   let frames = 0;
   let threads = 0;
+  let streaming = false;
   run.on('backend', (b) => (threads = b.threads));
-  run.on('metrics', (m) => m.iteration > 3 && ms.push(m.iterationMs));
   run.on('frame', (f) => {
     frames++;
     void new Float32Array(f.buffer)[0]; // a listener that touches the data
   });
-  // the evaluation at the end is not part of the measurement
-  await new Promise<void>((r) => run.on('metrics', (m) => m.iteration >= n + 3 && r()));
+  await new Promise<void>((resolve) =>
+    run.on('metrics', (m) => {
+      if (m.iteration > warm) (streaming ? on : off).push(m.iterationMs);
+      if (m.iteration >= warm && (m.iteration - warm) % block === 0) {
+        streaming = ((m.iteration - warm) / block) % 2 === 1;
+        run.setFrames(
+          streaming ? { samples: [0, 1, 2, 3], maxPerSecond: 30 } : { samples: [], maxPerSecond: 0 },
+        );
+      }
+      if (m.iteration >= total) resolve();
+    }),
+  );
   await run.kill();
-  const msPerIteration = median(ms);
-  return {
-    name,
-    backend: 'wasm',
-    threads,
-    msPerIteration,
-    peakRssMb: peakRssMb(),
-    extra: { frames },
-    note: name === 'stream-on' ? '4 samples at <= 30 frames/s' : 'no frames',
-  };
+  const msOff = median(off);
+  const msOn = median(on);
+  return [
+    {
+      name: 'stream-off',
+      backend: 'wasm',
+      threads,
+      msPerIteration: msOff,
+      peakRssMb: peakRssMb(),
+      note: 'no frames (alternating blocks with stream-on)',
+    },
+    {
+      name: 'stream-on',
+      backend: 'wasm',
+      threads,
+      msPerIteration: msOn,
+      peakRssMb: peakRssMb(),
+      extra: { frames, overheadPct: +((100 * (msOn - msOff)) / msOff).toFixed(1) },
+      note: '4 samples at <= 30 frames/s to a listener',
+    },
+  ];
 }
 
 async function flatnessRow(quick: boolean): Promise<BenchRow> {
@@ -296,7 +324,7 @@ async function flatnessRow(quick: boolean): Promise<BenchRow> {
   };
 }
 
-async function runRow(name: string, quick: boolean): Promise<BenchRow> {
+async function runRow(name: string, quick: boolean): Promise<BenchRow | BenchRow[]> {
   const cores = Math.max(1, Math.min(os.availableParallelism(), 8));
   switch (name) {
     case 'naive-cpu':
@@ -307,9 +335,8 @@ async function runRow(name: string, quick: boolean): Promise<BenchRow> {
       return trainerRow(name, quick, true, 1);
     case 'best':
       return trainerRow(name, quick, true, cores);
-    case 'stream-off':
-    case 'stream-on':
-      return streamRow(name, quick);
+    case 'streaming':
+      return streamRows(quick);
     case 'flatness':
       return flatnessRow(quick);
   }
@@ -334,10 +361,11 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       const line = out
         .trim()
         .split('\n')
-        .filter((l) => l.startsWith('{'))
+        .filter((l) => l.startsWith('{') || l.startsWith('['))
         .at(-1);
       if (!line) throw new Error(`no result line from row ${name}`);
-      rows.push(JSON.parse(line) as BenchRow);
+      const parsed = JSON.parse(line) as BenchRow | BenchRow[];
+      rows.push(...(Array.isArray(parsed) ? parsed : [parsed]));
       process.stderr.write(`engine: ${name} done\n`);
     } catch (e) {
       rows.push({ name, note: `failed: ${(e as Error).message.split('\n')[0]}` });
