@@ -108,5 +108,9 @@ test('the Runs view lists, searches, sorts, edits, deletes and selects runs to c
   await page.getByRole('button', { name: 'beta glyphs', exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`#/run/${ids[1]}`));
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('beta glyphs');
+  // the live view follows the URL from one run straight to another (back button, edited address)
+  await page.evaluate((id) => (location.hash = `#/run/${id}`), ids[0]);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('alpha renamed');
+  await expect(page.getByTestId('start')).toBeVisible(); // a queued run offers Start
   expect(errors).toEqual([]);
 });
