@@ -57,6 +57,40 @@ describe('growing NCA', () => {
     expect(maxAbsDiff(got, ref)).toBeLessThan(1e-4);
   });
 
+  it('takes a PNG target (alpha mask), and names the file when it is not an image', async () => {
+    const { PNG } = await import('pngjs');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-grow-'));
+    const png = new PNG({ width: 6, height: 6 });
+    for (let i = 0; i < 36; i++) png.data.set([255, 0, 0, i % 6 >= 2 && i % 6 < 4 ? 255 : 0], i * 4);
+    const file = path.join(dir, 'target.png');
+    fs.writeFileSync(file, PNG.sync.write(png));
+    const cfg = (p: string) => ({
+      task: 'grow',
+      target: { kind: 'image', path: p, mask: 'alpha' },
+      targetSize: 8,
+      padding: 2,
+      hidden: 8,
+      stepsMin: 2,
+      stepsMax: 3,
+      poolSize: 4,
+      batch: 2,
+      damaged: 1,
+      compute: { backend: 'wasm' },
+    });
+    const t = await createTrainer(cfg(file), null, { keepBackend: true });
+    expect(t.frameShape.height).toBe(12);
+    expect(Number.isFinite((await t.step()).loss)).toBe(true);
+    await t.dispose();
+    const bad = path.join(dir, 'not-an-image.png');
+    fs.writeFileSync(bad, 'hello');
+    await expect(createTrainer(cfg(bad), null, { keepBackend: true })).rejects.toThrow(
+      /target.path: .*not-an-image.png: not a PNG or JPEG/,
+    );
+  });
+
   it('lowers its loss on a small target', async () => {
     const tr = await createTrainer(
       {

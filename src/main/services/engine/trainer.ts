@@ -73,12 +73,52 @@ export function parseConfigOrThrow(input: unknown): RunConfig {
   return r.data;
 }
 
+/**
+ * Checks that need more than the schema (relations between fields, and the dataset's class count
+ * when known). Returns `field: reason` lines; empty when the run can start. The training service
+ * can call this before starting a run; TrainingWorker.start and createTrainer call it too.
+ */
+export function preflight(config: RunConfig, numClasses?: number): string[] {
+  const errors: string[] = [];
+  if (config.task === 'grow') {
+    if (config.stepsMax <= config.stepsMin)
+      errors.push(`stepsMax: ${config.stepsMax} must be above stepsMin ${config.stepsMin}`);
+    if (config.batch > config.poolSize)
+      errors.push(`batch: ${config.batch} is larger than poolSize ${config.poolSize}`);
+    if (config.damaged > config.batch)
+      errors.push(`damaged: ${config.damaged} is larger than batch ${config.batch}`);
+    if (config.targetSize + 2 * config.padding > 128)
+      errors.push(`padding: targetSize + 2*padding = ${config.targetSize + 2 * config.padding} is above 128`);
+    return errors;
+  }
+  if (config.batch > config.pool.size)
+    errors.push(`batch: ${config.batch} is larger than pool.size ${config.pool.size}`);
+  if (config.pool.freshFraction + config.pool.mutateFraction > 1)
+    errors.push(`pool.mutateFraction: freshFraction + mutateFraction is above 1`);
+  if (numClasses !== undefined) {
+    if (config.task === 'classify' && config.channels < numClasses + 1)
+      errors.push(
+        `channels: ${config.channels} channels cannot hold the pixel and ${numClasses} class logits (need at least ${numClasses + 1})`,
+      );
+    if (config.task === 'adversarial' && config.targetClass >= numClasses)
+      errors.push(
+        `targetClass: ${config.targetClass} is not a class of ${config.dataset} (${numClasses} classes)`,
+      );
+  }
+  return errors;
+}
+
 export async function createTrainer(
   input: unknown,
   dataset: EngineDataset | null,
   options: TrainerOptions = {},
 ): Promise<Trainer> {
   const config = parseConfigOrThrow(input);
+  const problems = preflight(config, config.task === 'grow' ? undefined : dataset?.classNames.length);
+  if (problems.length) {
+    const [field, ...rest] = problems[0].split(': ');
+    throw new ConfigError(field, rest.join(': '));
+  }
   const backend = options.keepBackend
     ? (currentBackend() ?? (await initBackend(config.compute.backend, { log: options.log })))
     : await initBackend(config.compute.backend, {

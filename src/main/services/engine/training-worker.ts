@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 import type { Worker, ResourceLimits } from 'node:worker_threads';
 import { startWorker } from '../../util/worker.ts';
 import type { Evaluation, IterationMetrics } from '../../../shared/metrics.ts';
-import { parseConfigOrThrow } from './trainer.ts';
+import { parseConfigOrThrow, preflight } from './trainer.ts';
+import { ConfigError } from './errors.ts';
 import type { BackendInfo } from './backends.ts';
 import type { EngineDataset } from './dataset.ts';
 import type {
@@ -73,6 +74,14 @@ export class TrainingWorker extends EventEmitter<TrainingEvents> {
 
   static start(opts: TrainingStart): TrainingWorker {
     const config = parseConfigOrThrow(opts.config);
+    const problems = preflight(
+      config,
+      opts.dataset && 'data' in opts.dataset ? opts.dataset.data.classNames.length : undefined,
+    );
+    if (problems.length) {
+      const [field, ...rest] = problems[0].split(': ');
+      throw new ConfigError(field, rest.join(': '));
+    }
     const frames: Required<FrameOptions> = {
       samples: opts.frames?.samples ?? [0],
       maxPerSecond: opts.frames?.maxPerSecond ?? 30,
