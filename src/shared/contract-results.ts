@@ -174,6 +174,7 @@ export interface ContractResults {
   'playground.setInput': PlaygroundState;
   'playground.step': PlaygroundState;
   'playground.edit': PlaygroundState;
+  'playground.view': PlaygroundState;
   'playground.close': OkResult;
   'export.video': JobStarted;
   'export.cancel': OkResult;

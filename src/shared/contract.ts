@@ -115,7 +115,13 @@ export const methods = {
   'training.checkpoint': z.object({ id: Id }).strict(),
   /** Ask for live cell-state frames of a training run on this connection (off by default). */
   'training.watch': z
-    .object({ id: Id, frames: z.boolean(), samples: z.number().int().min(1).max(64).default(16) })
+    .object({
+      id: Id,
+      frames: z.boolean(),
+      samples: z.number().int().min(1).max(64).default(16),
+      /** the state channel shown as a heat map in each frame (default: 1 for classifiers, alpha for growing) */
+      channel: z.number().int().min(0).max(127).optional(),
+    })
     .strict(),
 
   'playground.open': z
@@ -167,6 +173,8 @@ export const methods = {
       ]),
     })
     .strict(),
+  /** choose the state channel shown as a heat map in this session's frames */
+  'playground.view': z.object({ session: Id, channel: z.number().int().min(0).max(127) }).strict(),
   'playground.close': z.object({ session: Id }).strict(),
 
   'export.video': z

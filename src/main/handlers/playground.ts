@@ -26,6 +26,9 @@ export function playgroundHandlers(playground: PlaygroundService): Handlers {
       reply(conn, await playground.step(session, steps)),
     ),
     'playground.edit': mapped(({ session, edit }, conn) => reply(conn, playground.edit(session, edit))),
+    'playground.view': mapped(({ session, channel }, conn) =>
+      reply(conn, playground.setChannel(session, channel)),
+    ),
     'playground.close': ({ session }) => {
       playground.close(session);
       return { ok: true as const };

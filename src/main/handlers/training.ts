@@ -35,11 +35,11 @@ export function trainingHandlers(training: TrainingService, store: RunStore): Ha
       await training.checkpointNow(id);
       return { ok: true as const };
     }),
-    'training.watch': mapped(({ id, frames, samples }, conn) => {
+    'training.watch': mapped(({ id, frames, samples, channel }, conn) => {
       store.getRun(id); // a clear not_found for an unknown run
       if (frames) conn.watchedRuns.add(id);
       else conn.watchedRuns.delete(id);
-      training.updateFrames(id, samples);
+      training.updateFrames(id, samples, channel);
       if (frames && !training.isActive(id))
         throw new ApiError('conflict', `run ${id} is not training right now`);
       return { ok: true as const };

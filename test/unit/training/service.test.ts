@@ -228,6 +228,15 @@ describe('playground', () => {
       conn,
     );
     expect(r).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    // the heat-map channel can be chosen; a channel the model does not have is refused
+    const viewed = await call('playground.view', { session, channel: 5 });
+    expect(viewed.session).toBe(session);
+    expect(frames().at(-1)!.data).toMatchObject({ channel: 5 });
+    const tooFar = await app.router.handle(
+      { id: 11, method: 'playground.view', params: { session, channel: 14 } },
+      conn,
+    );
+    expect(tooFar).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
     await call('playground.close', { session });
     const gone = await app.router.handle({ id: 10, method: 'playground.step', params: { session } }, conn);
     expect(gone).toMatchObject({ ok: false, error: { code: 'not_found' } });

@@ -39,6 +39,8 @@ interface OpenSession {
   lastUsed: number;
   /** the test image shown, when one is */
   testIndex: number | null;
+  /** the channel shown as a heat map in frames */
+  channel: number;
 }
 
 export interface PlaygroundOptions {
@@ -82,6 +84,7 @@ export class PlaygroundService {
       dataset,
       lastUsed: Date.now(),
       testIndex: null,
+      channel: run.config.task === 'grow' ? 3 : 1,
     };
     this.sessions.set(s.id, s);
     this.evict();
@@ -177,6 +180,17 @@ export class PlaygroundService {
     return this.snapshot(s);
   }
 
+  setChannel(id: string, channel: number): Snapshot {
+    const s = this.get(id);
+    if (channel >= s.session.channels)
+      throw new ApiError(
+        'invalid_params',
+        `channel: the model has ${s.session.channels} channels (0..${s.session.channels - 1})`,
+      );
+    s.channel = channel;
+    return this.snapshot(s);
+  }
+
   close(id: string): void {
     const s = this.sessions.get(id);
     if (!s) return;
@@ -205,7 +219,7 @@ export class PlaygroundService {
         classCount: session.numClasses,
         alive,
         adversary: session.hasAdversary ? session.adversaries() : undefined,
-        channel: 1,
+        channel: s.channel,
       });
     } else {
       bytes = encodeCellFrame(session.state(), {
@@ -214,7 +228,7 @@ export class PlaygroundService {
         height: session.height,
         width: session.width,
         channels: session.channels,
-        channel: 3,
+        channel: s.channel,
       });
     }
     const meta: FrameMeta = {
@@ -225,7 +239,7 @@ export class PlaygroundService {
       samples: session.samples,
       height: session.height,
       width: session.width,
-      channel: task === 'grow' ? 3 : 1,
+      channel: s.channel,
       labels: s.testIndex !== null && s.dataset ? [s.dataset.test.labels[s.testIndex]] : undefined,
     };
     return { bytes, meta };

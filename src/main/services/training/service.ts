@@ -54,6 +54,8 @@ interface ActiveRun {
   lastEvalMetric: number | null;
   frameSamples: number[];
   framesOn: boolean;
+  /** the channel shown as a heat map (channelView) */
+  channel: number;
   ended: Promise<RunStatus>;
 }
 
@@ -181,6 +183,7 @@ export class TrainingService {
       lastEvalMetric: null,
       frameSamples: [],
       framesOn: false,
+      channel: config.task === 'grow' ? 3 : 1,
       ended: new Promise((r) => (resolveEnded = r)),
     };
     this.active.set(id, a);
@@ -289,7 +292,7 @@ export class TrainingService {
       channels: f.channels,
       classCount: a.classCount,
       aliveThreshold: task === 'grow' ? undefined : a.config.aliveThreshold,
-      channel: task === 'grow' ? 3 : 1,
+      channel: a.channel,
     });
     const meta: FrameMeta = {
       source: a.id,
@@ -299,15 +302,24 @@ export class TrainingService {
       samples: f.samples.length,
       height: f.height,
       width: f.width,
-      channel: task === 'grow' ? 3 : 1,
+      channel: a.channel,
     };
     this.o.events.emit('run.frame', meta, bytes.buffer as ArrayBuffer, a.id);
   }
 
   /** Called when a client starts or stops watching a run's cells. */
-  updateFrames(id: string, samples: number): void {
+  updateFrames(id: string, samples: number, channel?: number): void {
     const a = this.active.get(id);
     if (!a) return;
+    if (channel !== undefined) {
+      const channels = a.config.channels;
+      if (channel >= channels)
+        throw new ApiError(
+          'invalid_params',
+          `channel: the run has ${channels} channels (0..${channels - 1})`,
+        );
+      a.channel = channel;
+    }
     const watched = this.o.events.isWatched(id);
     a.frameSamples = Array.from({ length: samples }, (_, i) => i);
     a.framesOn = watched;
