@@ -216,7 +216,7 @@ async function naiveRow(quick: boolean): Promise<BenchRow> {
 async function streamRows(quick: boolean): Promise<BenchRow[]> {
   const { TrainingWorker } = await import('../../src/main/services/engine/training-worker.ts');
   const block = quick ? 3 : 6;
-  const blocks = quick ? 4 : 8;
+  const blocks = quick ? 4 : 12;
   const warm = 3;
   const total = warm + block * blocks;
   const run = TrainingWorker.start({
