@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TrainingWorker } from '../../../src/main/services/engine/training-worker.ts';
 import type { EngineDataset } from '../../../src/main/services/engine/dataset.ts';
-import { decodeCheckpoint } from '../../../src/main/services/engine/checkpoint.ts';
+import { decodeCheckpoint, encodeCheckpoint } from '../../../src/main/services/engine/checkpoint.ts';
+import { createTrainer } from '../../../src/main/services/engine/trainer.ts';
 
 /** 8x8 two-class toy data (a bar left or right): enough to run the worker end to end. */
 function toyDataset(): EngineDataset {
@@ -97,6 +98,25 @@ describe('TrainingWorker', () => {
     expect(() =>
       TrainingWorker.start({ config: config({ fireRate: 7 }), dataset: { data: toyDataset() } }),
     ).toThrow(/fireRate/);
+  });
+
+  it('a diverging run ends as diverged with the message and a last-good checkpoint', async () => {
+    const t = await createTrainer(config(), toyDataset());
+    await t.step();
+    const ck = decodeCheckpoint(t.saveCheckpoint());
+    await t.dispose();
+    (ck.arrays.weights as Float32Array).fill(1e30);
+    const run = TrainingWorker.start({
+      config: config(),
+      dataset: { data: toyDataset() },
+      checkpoint: encodeCheckpoint(ck),
+    });
+    const reasons: string[] = [];
+    run.on('checkpoint', (c) => reasons.push(c.reason));
+    const end = await run.done;
+    expect(end.status).toBe('diverged');
+    expect(end.message).toMatch(/diverged|exploded/);
+    expect(reasons).toEqual(['diverged']);
   });
 
   it('a worker that throws ends as failed with the message', async () => {
