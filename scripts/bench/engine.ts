@@ -371,6 +371,25 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       rows.push({ name, note: `failed: ${(e as Error).message.split('\n')[0]}` });
     }
   }
+  // The share of cells alive-only mode computes, per data set (threshold 0.1 on the test split).
+  for (const id of ['mnist', 'fashion-mnist', 'kmnist-split']) {
+    try {
+      const { loadEngineDataset } = await import('../../src/main/services/engine/dataset.ts');
+      const ds = await loadEngineDataset(id, path.join(os.tmpdir(), 'nca-bench-data'), {
+        NCA_DATASETS_PATH: shared,
+      });
+      const px = ds.test.images;
+      let alive = 0;
+      for (let i = 0; i < px.length; i++) if (px[i] / 255 > 0.1) alive++;
+      rows.push({
+        name: `alive-fraction ${id}`,
+        extra: { aliveFraction: +(alive / px.length).toFixed(3) },
+        note: 'pixel > 0.1, test split',
+      });
+    } catch (e) {
+      rows.push({ name: `alive-fraction ${id}`, note: `skipped: ${(e as Error).message.split('\n')[0]}` });
+    }
+  }
   const by = (n: string) => rows.find((r) => r.name === n);
   const naive = by('naive-cpu')?.msPerIteration;
   const dense = by('wasm-dense-1thread')?.msPerIteration;
