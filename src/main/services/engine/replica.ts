@@ -165,6 +165,8 @@ export class RemoteReplica {
     worker.on('message', (m: { ok: boolean; value?: unknown; error?: string }) => {
       const p = this.pending;
       this.pending = null;
+      // idle replicas do not keep the process alive (a trainer someone forgot to dispose)
+      worker.unref();
       if (!p) return;
       if (m.ok) p.resolve(m.value);
       else p.reject(new Error(`replica: ${m.error}`));
@@ -190,6 +192,7 @@ export class RemoteReplica {
     if (this.pending) return Promise.reject(new Error('replica: a request is already running'));
     return new Promise<T>((resolve, reject) => {
       this.pending = { resolve: resolve as (v: unknown) => void, reject };
+      this.worker.ref();
       this.worker.postMessage(msg, transfer);
     });
   }
