@@ -19,7 +19,7 @@ export const PRESETS: Preset[] = [
     id: 'quick-demo',
     title: 'Quick demo (glyphs)',
     description:
-      'The reference classifier on the built-in glyphs, cross-entropy, 10 steps: loss and accuracy move within minutes on 2 cores.',
+      'The reference classifier on the built-in glyphs (cross-entropy, 10 steps): per-cell accuracy 10% -> ~30% in under a minute on 2 cores.',
     config: {
       task: 'classify',
       dataset: 'glyphs',
