@@ -24,15 +24,7 @@ import type { BenchOptions, BenchRow } from './types.ts';
 const here = fileURLToPath(import.meta.url);
 const repoRoot = path.resolve(path.dirname(here), '../..');
 const shared = path.resolve(repoRoot, '../shared/datasets');
-const ROWS = [
-  'naive-cpu',
-  'wasm-dense-1thread',
-  'wasm-alive-1thread',
-  'best',
-  'stream-off',
-  'stream-on',
-  'flatness',
-];
+const ROWS = ['naive-cpu', 'wasm-dense-1thread', 'wasm-alive-1thread', 'best', 'streaming', 'flatness'];
 
 const BATCH = 16;
 const STEPS = 20;
