@@ -51,6 +51,8 @@ export interface Trainer {
   /** completed iterations */
   readonly iteration: number;
   readonly paramCount: number;
+  /** best evaluation score so far (classifiers: per-cell accuracy; growing: -loss); kept in checkpoints */
+  bestScore: number;
   /** grid of one snapshot sample */
   readonly frameShape: { height: number; width: number; channels: number };
   step(): Promise<IterationMetrics>;
@@ -180,6 +182,7 @@ export function classifySettings(
 export class ClassifyTrainer implements Trainer {
   readonly task: 'classify' | 'adversarial';
   iteration = 0;
+  bestScore = -Infinity;
   /** the run's seed: from the config, or from the checkpoint it resumed */
   private seed: number;
   private wallMs = 0;
@@ -635,6 +638,7 @@ export class ClassifyTrainer implements Trainer {
         iteration: this.iteration,
         wallMs: this.wallMs,
         seed: this.seed,
+        bestScore: Number.isFinite(this.bestScore) ? this.bestScore : null,
         adamStep: this.adam.step,
         firstLoss: this.firstLoss,
         config: this.config,
@@ -680,6 +684,7 @@ export class ClassifyTrainer implements Trainer {
     }));
     this.rng.setState(ck.arrays.rng as Float64Array);
     this.seed = (m.seed as number) ?? this.seed;
+    this.bestScore = (m.bestScore as number | null) ?? -Infinity;
     this.iteration = ck.meta.iteration;
     this.wallMs = (m.wallMs as number) ?? 0;
     this.firstLoss = (m.firstLoss as number | null) ?? null;

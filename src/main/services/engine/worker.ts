@@ -51,7 +51,6 @@ function postCheckpoint(
   ]);
 }
 
-let bestScore = -Infinity;
 function evaluationScore(e: { perCellAccuracy: number; loss?: number }): number {
   return Number.isNaN(e.perCellAccuracy) ? -(e.loss ?? Infinity) : e.perCellAccuracy;
 }
@@ -60,8 +59,9 @@ async function evaluate(): Promise<void> {
   const ev = await trainer!.evaluate();
   post({ type: 'evaluation', evaluation: ev });
   const score = evaluationScore(ev);
-  if (score > bestScore) {
-    bestScore = score;
+  // the best score travels with checkpoints, so a resumed run does not call a worse one best
+  if (score > trainer!.bestScore) {
+    trainer!.bestScore = score;
     if (trainer!.config.checkpoints.keepBest) postCheckpoint('best', true);
   }
 }

@@ -184,6 +184,7 @@ export class GrowTrainer implements Trainer {
   readonly task = 'grow' as const;
   readonly threads = 1;
   iteration = 0;
+  bestScore = -Infinity;
   private runSeed: number;
   private wallMs = 0;
   private firstLoss: number | null = null;
@@ -418,6 +419,7 @@ export class GrowTrainer implements Trainer {
         iteration: this.iteration,
         wallMs: this.wallMs,
         seed: this.runSeed,
+        bestScore: Number.isFinite(this.bestScore) ? this.bestScore : null,
         adamStep: this.adam.step,
         firstLoss: this.firstLoss,
         config: this.config,
@@ -454,6 +456,7 @@ export class GrowTrainer implements Trainer {
     this.pool = Array.from({ length: pool.length / size }, (_, i) => pool.slice(i * size, (i + 1) * size));
     this.rng.setState(ck.arrays.rng as Float64Array);
     this.runSeed = (m.seed as number) ?? this.runSeed;
+    this.bestScore = (m.bestScore as number | null) ?? -Infinity;
     this.iteration = ck.meta.iteration;
     this.wallMs = (m.wallMs as number) ?? 0;
     this.firstLoss = (m.firstLoss as number | null) ?? null;
