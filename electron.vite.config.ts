@@ -9,6 +9,9 @@ export default defineConfig({
         input: {
           index: 'src/main/electron/index.ts',
           cli: 'src/main/cli/index.ts',
+          // worker threads start from their own files (src/main/util/worker.ts finds them)
+          worker: 'src/main/services/engine/worker.ts',
+          'replica-worker': 'src/main/services/engine/replica-worker.ts',
         },
         // native and wasm packages load their own files at run time: keep them out of the bundle
         external: [

@@ -23,11 +23,12 @@ export interface BackendOptions {
   log?: (line: string) => void;
 }
 
-const require = createRequire(import.meta.url);
+// not named `require`: electron-vite's ESM output declares its own
+const resolveFrom = createRequire(import.meta.url);
 
 function resolves(pkg: string): boolean {
   try {
-    require.resolve(pkg);
+    resolveFrom.resolve(pkg);
     return true;
   } catch {
     return false;
