@@ -36,7 +36,10 @@ export type ToWorker =
 
 export interface FrameMessage {
   type: 'frame';
+  /** the iteration whose rollout this frame shows (the trainer's count once that iteration is done) */
   iteration: number;
+  /** the rollout step the state is after (1..steps; classifiers show several per iteration) */
+  step: number;
   /** Float32 [samples, height, width, channels] */
   buffer: ArrayBuffer;
   samples: number[];

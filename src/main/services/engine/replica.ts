@@ -33,12 +33,16 @@ export interface ShardData {
 export interface GradRequest extends ShardData {
   weights: Float32Array;
   batchTotal: number;
+  /** live frames: keep these shard positions' grids after these steps (1-based) */
+  capture?: { samples: number[]; steps: number[] };
 }
 
 export interface GradResponse extends ReadoutStats {
   loss: number;
   grads: Float32Array;
   states: Float32Array;
+  /** per captured step, the captured samples' grids concatenated */
+  captured?: Float32Array[];
 }
 
 export interface EvalRequest extends ShardData {
@@ -101,6 +105,7 @@ export class LocalReplica {
           streams: streamsOf(req),
           batchTotal: req.batchTotal,
           adversaryMasks: masksOf(req, s.height * s.width),
+          capture: req.capture,
         },
         this.frozenTensors ? { specs: this.setup.specs, weights: this.frozenTensors } : undefined,
       );
@@ -108,6 +113,7 @@ export class LocalReplica {
         loss: r.loss,
         grads: flatten(r.grads ?? []),
         states: flatten(states),
+        captured: r.captured,
         correct: r.correct,
         aliveCells: r.aliveCells,
         agreeing: r.agreeing,

@@ -43,6 +43,17 @@ export interface TrainerOptions {
   keepBackend?: boolean;
 }
 
+export interface StepOptions {
+  /** live frames: keep these batch positions' grids after these rollout steps (1-based) */
+  capture?: { samples: number[]; steps: number[] };
+}
+
+/** The grids of the captured samples after one rollout step, [samples*height*width*channels]. */
+export interface CapturedFrame {
+  step: number;
+  states: Float32Array;
+}
+
 export interface Trainer {
   readonly task: RunConfig['task'];
   readonly config: RunConfig;
@@ -55,7 +66,11 @@ export interface Trainer {
   bestScore: number;
   /** grid of one snapshot sample */
   readonly frameShape: { height: number; width: number; channels: number };
-  step(): Promise<IterationMetrics>;
+  step(options?: StepOptions): Promise<IterationMetrics>;
+  /** rollout steps per iteration (classifiers: config.steps) */
+  readonly stepsPerIteration?: number;
+  /** the last step()'s captured frames, in step order (then forgotten); trainers that cannot capture lack it */
+  takeFrames?(): CapturedFrame[];
   evaluate(): Promise<Evaluation>;
   saveCheckpoint(): Uint8Array;
   restoreCheckpoint(bytes: Uint8Array): void;
@@ -192,6 +207,7 @@ export class ClassifyTrainer implements Trainer {
   private rng: Rng;
   private pool: PoolSlot[] = [];
   private lastBatch: Float32Array[] = [];
+  private captured: CapturedFrame[] = [];
   private readonly specs: ParamSpec[];
   private readonly hw: number;
   private readonly trainCount: number;
@@ -316,10 +332,30 @@ export class ClassifyTrainer implements Trainer {
     return out.filter(([a, b]) => b > a);
   }
 
-  async step(): Promise<IterationMetrics> {
+  get stepsPerIteration(): number {
+    return this.config.steps;
+  }
+
+  takeFrames(): CapturedFrame[] {
+    const f = this.captured;
+    this.captured = [];
+    return f;
+  }
+
+  async step(options: StepOptions = {}): Promise<IterationMetrics> {
     const t0 = performance.now();
     const c = this.config;
     const B = c.batch;
+    // unique samples in the asked order; unique steps in rollout order (the shards capture them so)
+    const capture =
+      options.capture?.samples.length && options.capture.steps.length
+        ? {
+            samples: [...new Set(options.capture.samples)],
+            steps: [...new Set(options.capture.steps)]
+              .filter((t) => t >= 1 && t <= c.steps)
+              .sort((x, y) => x - y),
+          }
+        : null;
     const idx = this.rng.sample(this.pool.length, B);
     const nFresh = Math.floor(B * c.pool.freshFraction);
     const nMutate = Math.min(B - nFresh, Math.floor(B * c.pool.mutateFraction));
@@ -336,10 +372,21 @@ export class ClassifyTrainer implements Trainer {
     const results = await this.runShards<GradRequest, GradResponse>(
       slots,
       (pos) => [this.seed, this.iteration, pos],
-      (shard) => ({ ...shard, weights: flatW, batchTotal: B }),
+      (shard, [a, b]) => ({
+        ...shard,
+        weights: flatW,
+        batchTotal: B,
+        capture: capture
+          ? {
+              samples: capture.samples.filter((p) => p >= a && p < b).map((p) => p - a),
+              steps: capture.steps,
+            }
+          : undefined,
+      }),
       (r, req) => r.grad(req),
       (req) => this.local.grad(req),
     );
+    if (capture) this.captured = this.collectFrames(capture, results, B);
     let loss = 0;
     const grads = new Float32Array(flatW.length);
     const stats: ReadoutStats = { correct: 0, aliveCells: 0, agreeing: 0, images: 0 };
@@ -383,6 +430,31 @@ export class ClassifyTrainer implements Trainer {
     };
   }
 
+  /** Shards' captured grids back in the order the samples were asked for (positions past the batch: zeros). */
+  private collectFrames(
+    capture: { samples: number[]; steps: number[] },
+    results: GradResponse[],
+    batch: number,
+  ): CapturedFrame[] {
+    const size = this.hw * this.settings.arch.channels;
+    const parts = ClassifyTrainer.ranges(batch, 1 + this.remotes.length);
+    // where each asked sample sits: its shard, and its place among that shard's captured samples
+    const where = capture.samples.map((p) => {
+      const part = parts.findIndex(([a, b]) => p >= a && p < b);
+      if (part < 0) return null;
+      const [a, b] = parts[part];
+      return { part, k: capture.samples.filter((q) => q >= a && q < b).indexOf(p) };
+    });
+    return capture.steps.map((step, j) => {
+      const states = new Float32Array(capture.samples.length * size);
+      where.forEach((w, k) => {
+        const grids = w && results[w.part]?.captured?.[j];
+        if (grids) states.set(grids.subarray(w.k * size, (w.k + 1) * size), k * size);
+      });
+      return { step, states };
+    });
+  }
+
   private checkDivergence(loss: number, gradNorm: number): void {
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
       throw new DivergedError(
@@ -401,13 +473,16 @@ export class ClassifyTrainer implements Trainer {
   private async runShards<Req, Res>(
     slots: { state: Float32Array; label: number; adversary?: Uint8Array }[],
     stream: (pos: number) => number[],
-    build: (shard: {
-      states: Float32Array;
-      labels: Int32Array;
-      streams: Int32Array;
-      streamWidth: number;
-      adversaryMasks?: Uint8Array;
-    }) => Req,
+    build: (
+      shard: {
+        states: Float32Array;
+        labels: Int32Array;
+        streams: Int32Array;
+        streamWidth: number;
+        adversaryMasks?: Uint8Array;
+      },
+      range: [number, number],
+    ) => Req,
     remote: (r: RemoteReplica, req: Req) => Promise<Res>,
     local: (req: Req) => Promise<Res>,
   ): Promise<Res[]> {
@@ -417,15 +492,18 @@ export class ClassifyTrainer implements Trainer {
       const width = stream(0).length;
       const streams = new Int32Array(part.length * width);
       part.forEach((_, k) => streams.set(stream(a + k), k * width));
-      return build({
-        states: flatten(part.map((s) => s.state)),
-        labels: Int32Array.from(part.map((s) => s.label)),
-        streams,
-        streamWidth: width,
-        adversaryMasks: part[0]?.adversary
-          ? Uint8Array.from(part.flatMap((s) => Array.from(s.adversary!)))
-          : undefined,
-      });
+      return build(
+        {
+          states: flatten(part.map((s) => s.state)),
+          labels: Int32Array.from(part.map((s) => s.label)),
+          streams,
+          streamWidth: width,
+          adversaryMasks: part[0]?.adversary
+            ? Uint8Array.from(part.flatMap((s) => Array.from(s.adversary!)))
+            : undefined,
+        },
+        [a, b],
+      );
     });
     const pending = reqs.slice(1).map((req, k) => remote(this.remotes[k], req));
     // Run the local share now, while the workers run theirs; always wait for every worker.

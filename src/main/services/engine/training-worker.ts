@@ -61,9 +61,18 @@ export class TrainingWorker extends EventEmitter<TrainingEvents> {
   private resolveDone!: (v: { status: RunStatus; message?: string }) => void;
   private nextRequest = 1;
   private readonly requests = new Map<number, (c: Omit<CheckpointMessage, 'type'>) => void>();
+  /** frames arrive a whole iteration at a time; they leave spaced at the frame rate */
+  private frameRate: number;
+  private frameQueue: Omit<FrameMessage, 'type'>[] = [];
+  private frameTimer: NodeJS.Timeout | null = null;
+  private lastFrameAt = -Infinity;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    frameRate: number,
+  ) {
     super();
+    this.frameRate = frameRate;
     this.done = new Promise((r) => (this.resolveDone = r));
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (e) => this.end('failed', `worker crashed: ${e.message}`));
@@ -116,7 +125,7 @@ export class TrainingWorker extends EventEmitter<TrainingEvents> {
       workerData: init,
       resourceLimits: opts.resourceLimits,
     });
-    return new TrainingWorker(worker);
+    return new TrainingWorker(worker, frames.maxPerSecond);
   }
 
   private onMessage(m: FromWorker): void {
@@ -150,7 +159,7 @@ export class TrainingWorker extends EventEmitter<TrainingEvents> {
       }
       case 'frame': {
         const { type: _t, ...f } = m;
-        this.emit('frame', f);
+        this.queueFrame(f);
         break;
       }
       case 'log':
@@ -159,8 +168,42 @@ export class TrainingWorker extends EventEmitter<TrainingEvents> {
     }
   }
 
+  private queueFrame(f: Omit<FrameMessage, 'type'>): void {
+    if (this.frameRate <= 0) return;
+    this.frameQueue.push(f);
+    // at most about a second behind: drop the oldest when the view would lag more
+    const most = Math.max(20, Math.ceil(this.frameRate));
+    if (this.frameQueue.length > most) this.frameQueue.splice(0, this.frameQueue.length - most);
+    this.pumpFrames();
+  }
+
+  private pumpFrames(): void {
+    if (this.frameTimer || this.frameQueue.length === 0) return;
+    const wait = this.lastFrameAt + 1000 / this.frameRate - performance.now();
+    if (wait > 0) {
+      this.frameTimer = setTimeout(() => {
+        this.frameTimer = null;
+        this.pumpFrames();
+      }, wait);
+      return;
+    }
+    this.lastFrameAt = performance.now();
+    this.emit('frame', this.frameQueue.shift()!);
+    this.pumpFrames();
+  }
+
+  private clearFrames(): void {
+    this.frameQueue = [];
+    if (this.frameTimer) clearTimeout(this.frameTimer);
+    this.frameTimer = null;
+  }
+
   private end(status: RunStatus, message?: string): void {
     if (ENDED.includes(this.status)) return;
+    // the run's last frames go out now rather than after it has ended
+    const last = this.frameQueue;
+    this.clearFrames();
+    for (const f of last) this.emit('frame', f);
     this.status = status;
     this.message = message;
     this.emit('status', status, message, this.iteration);
@@ -206,9 +249,11 @@ export class TrainingWorker extends EventEmitter<TrainingEvents> {
   }
 
   setFrames(frames: FrameOptions): void {
+    this.frameRate = frames.maxPerSecond ?? 30;
+    if (this.frameRate <= 0) this.clearFrames();
     this.send({
       type: 'frames',
-      frames: { samples: frames.samples ?? [0], maxPerSecond: frames.maxPerSecond ?? 30 },
+      frames: { samples: frames.samples ?? [0], maxPerSecond: this.frameRate },
     });
   }
 

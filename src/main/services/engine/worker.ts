@@ -66,6 +66,41 @@ async function evaluate(): Promise<void> {
   }
 }
 
+let lastFrame = 0;
+/** running mean of an iteration's wall time, for how many frames one iteration should yield */
+let iterationMs = 0;
+
+/**
+ * Which rollout steps of the next iteration to keep as frames: as many as the frame rate fits in an
+ * iteration's time, evenly spread and ending at the last step; none while frames are off. Iterations
+ * faster than the frame rate give their last step now and then.
+ */
+function framesToCapture(now: number): { samples: number[]; steps: number[] } | null {
+  const steps = trainer!.stepsPerIteration;
+  if (frames.maxPerSecond <= 0 || !frames.samples.length || !trainer!.takeFrames || !steps) return null;
+  const perIteration = Math.min(steps, Math.floor((iterationMs * frames.maxPerSecond) / 1000));
+  if (perIteration < 1) {
+    if (now - lastFrame < 1000 / frames.maxPerSecond) return null;
+    lastFrame = now;
+    return { samples: frames.samples, steps: [steps] };
+  }
+  lastFrame = now;
+  const chosen = Array.from({ length: perIteration }, (_, i) => Math.round(((i + 1) * steps) / perIteration));
+  return { samples: frames.samples, steps: [...new Set(chosen)] };
+}
+
+function postFrame(iteration: number, step: number, states: Float32Array, samples: number[]): void {
+  const s = trainer!.frameShape;
+  post({ type: 'frame', iteration, step, buffer: states.buffer as ArrayBuffer, samples, ...s }, [
+    states.buffer as ArrayBuffer,
+  ]);
+}
+
+/** The frames of the iteration just done, in step order (the main side spaces them out in time). */
+function postCapturedFrames(samples: number[]): void {
+  for (const f of trainer!.takeFrames!()) postFrame(trainer!.iteration, f.step, f.states, samples);
+}
+
 async function main(): Promise<void> {
   let dataset: EngineDataset | null = null;
   if (init.dataset.kind === 'id')
@@ -80,7 +115,6 @@ async function main(): Promise<void> {
   post({ type: 'backend', info: trainer.backend, threads: trainer.threads, paramCount: trainer.paramCount });
   setStatus('running');
   const c = trainer.config;
-  let lastFrame = 0;
   while (trainer.iteration < c.iterations) {
     await yieldToMessages();
     while (checkpointRequests.length) postCheckpoint('requested', false, checkpointRequests.shift());
@@ -102,22 +136,27 @@ async function main(): Promise<void> {
       });
       await new Promise(() => {});
     }
-    const m = await trainer.step();
+    const iterationStart = performance.now();
+    const capture = framesToCapture(iterationStart);
+    const m = await trainer.step(capture ? { capture } : undefined);
     post({ type: 'metrics', metrics: m });
-    const now = performance.now();
-    if (frames.maxPerSecond > 0 && now - lastFrame >= 1000 / frames.maxPerSecond) {
-      lastFrame = now;
-      const s = trainer.frameShape;
-      const buf = trainer.snapshot(frames.samples);
-      post(
-        {
-          type: 'frame',
-          iteration: trainer.iteration,
-          buffer: buf.buffer as ArrayBuffer,
-          samples: frames.samples,
-          ...s,
-        },
-        [buf.buffer as ArrayBuffer],
+    iterationMs =
+      iterationMs === 0
+        ? performance.now() - iterationStart
+        : 0.8 * iterationMs + 0.2 * (performance.now() - iterationStart);
+    if (capture) postCapturedFrames(capture.samples);
+    else if (
+      frames.maxPerSecond > 0 &&
+      !trainer.takeFrames &&
+      iterationStart - lastFrame >= 1000 / frames.maxPerSecond
+    ) {
+      // trainers that cannot capture inside the rollout (growing): the state at the iteration's end
+      lastFrame = iterationStart;
+      postFrame(
+        trainer.iteration,
+        trainer.stepsPerIteration ?? 0,
+        trainer.snapshot(frames.samples),
+        frames.samples,
       );
     }
     const done = trainer.iteration >= c.iterations;

@@ -11,6 +11,7 @@ import type { FrameMeta } from '../../../shared/frames.ts';
 import { encodeCellFrame } from '../../../shared/frames.ts';
 import { ApiError } from '../../../shared/contract.ts';
 import { TrainingWorker } from '../engine/training-worker.ts';
+import { isModelOnly } from '../engine/checkpoint.ts';
 import type { RunStatus as WorkerStatus } from '../engine/protocol.ts';
 import type { RunStore } from '../store/index.ts';
 import type { MetricWriter } from '../store/index.ts';
@@ -137,6 +138,11 @@ export class TrainingService {
     let checkpoint: Uint8Array | undefined;
     if (checkpoints.length > 0) {
       const latest = this.o.store.loadCheckpoint(id, 'latest');
+      if (isModelOnly(latest.data))
+        throw new ApiError(
+          'conflict',
+          `run ${id} holds weights only (a shared or pretrained model): it opens in the playground but cannot resume training; start a new run from its configuration`,
+        );
       checkpoint = latest.data;
       this.o.store.rewindRun(id, latest.iteration);
       this.o.store.logEvent(id, 'info', `resuming from the checkpoint at iteration ${latest.iteration}`);
@@ -267,6 +273,7 @@ export class TrainingService {
     a: ActiveRun,
     f: {
       iteration: number;
+      step: number;
       buffer: ArrayBuffer;
       samples: number[];
       height: number;
@@ -298,7 +305,7 @@ export class TrainingService {
       source: a.id,
       task,
       iteration: f.iteration,
-      step: task === 'grow' ? 0 : a.config.steps,
+      step: f.step,
       samples: f.samples.length,
       height: f.height,
       width: f.width,

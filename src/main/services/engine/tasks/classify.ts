@@ -44,6 +44,8 @@ export interface Shard {
   batchTotal: number;
   /** adversarial runs: each sample's adversary mask [height*width] */
   adversaryMasks?: Uint8Array[];
+  /** live frames: keep these samples' (shard positions) grids after these steps (1-based) */
+  capture?: { samples: number[]; steps: number[] };
 }
 
 export interface ReadoutStats {
@@ -58,6 +60,8 @@ export interface ReadoutStats {
 export interface ShardResult extends ReadoutStats {
   loss: number;
   grads: Float32Array[] | null;
+  /** shard.capture: per captured step, the captured samples' grids concatenated */
+  captured?: Float32Array[];
 }
 
 /** Per-step random inputs of a batch: fire masks (alive & fired) and residual noise, as row arrays. */
@@ -228,6 +232,9 @@ export async function trainShard(
   const weight = tf.tensor2d(tg.weight, [g.rows, 1]);
   const mix = mixRows && !useFired ? tf.tensor2d(mixRows, [g.rows, 1]) : null;
   let finalRows: tf.Tensor2D | null = null;
+  // live frames: the rows after chosen steps, kept out of the tape's clean-up (read after backward)
+  const captureAt = new Set(shard.capture?.steps ?? []);
+  const capturedRows: tf.Tensor[] = [];
   const lossFn = (...args: tf.Tensor[]): tf.Scalar => {
     const w = Weights.bind(specs, args);
     const model = frozen ? Weights.bind(frozen.specs, frozen.weights) : w;
@@ -251,6 +258,7 @@ export async function trainShard(
             noise: noises?.[t] ?? null,
             adversary,
           });
+      if (captureAt.has(t + 1)) capturedRows.push(tf.keep(x));
     }
     finalRows = tf.keep(x);
     const logits = tf.slice(x, [0, a.channels - nc], [g.rows, nc]);
@@ -265,16 +273,47 @@ export async function trainShard(
     value.dispose();
     for (const gr of grads) gr.dispose();
     const rowsData = (await (finalRows as unknown as tf.Tensor).data()) as Float32Array;
+    const captured = shard.capture
+      ? await captureGrids(g, capturedRows, shard.states, shard.capture.samples)
+      : undefined;
     scatterRows(g, rowsData, shard.states);
-    return { loss, grads: gradArrays, ...readoutStats(g, rowsData, shard.labels, nc) };
+    return { loss, grads: gradArrays, captured, ...readoutStats(g, rowsData, shard.labels, nc) };
   } finally {
     (finalRows as tf.Tensor | null)?.dispose();
+    tf.dispose(capturedRows);
     tf.dispose([x0, onehot, weight, ...masks, ...(noises ?? [])]);
     disposeFired(fired);
     mix?.dispose();
     consts.dispose();
     disposeTable(g.table);
   }
+}
+
+/** Full grids of some samples from rows after a step: the start state with the rows written in. */
+async function captureGrids(
+  g: BatchGeometry,
+  rows: tf.Tensor[],
+  start: Float32Array[],
+  samples: number[],
+): Promise<Float32Array[]> {
+  const hw = g.height * g.width;
+  const size = hw * g.channels;
+  const slot = new Map(samples.map((b, k) => [b, k]));
+  const out: Float32Array[] = [];
+  for (const t of rows) {
+    const data = (await t.data()) as Float32Array;
+    const grids = new Float32Array(samples.length * size);
+    samples.forEach((b, k) => grids.set(start[b], k * size));
+    for (let r = 0; r < g.rows; r++) {
+      const b = Math.floor(g.rowCell[r] / hw);
+      const k = slot.get(b);
+      if (k === undefined) continue;
+      const cell = g.rowCell[r] - b * hw;
+      grids.set(data.subarray(r * g.channels, (r + 1) * g.channels), k * size + cell * g.channels);
+    }
+    out.push(grids);
+  }
+  return out;
 }
 
 export interface RolloutStep {
