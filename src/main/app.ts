@@ -12,6 +12,7 @@ import { IterationEstimator } from './services/training/estimate.ts';
 import { exportHandlers } from './handlers/export.ts';
 import { playgroundHandlers } from './handlers/playground.ts';
 import { PlaygroundService } from './services/playground/service.ts';
+import { installPretrained } from './services/pretrained.ts';
 import { TrainingService } from './services/training/service.ts';
 import { DatasetService } from './services/datasets/service.ts';
 import { RunStore } from './services/store/index.ts';
@@ -23,6 +24,8 @@ export interface AppOptions {
   dataDir: string;
   mode: 'desktop' | 'browser';
   log?: Logger;
+  /** resources/models: pretrained models imported into the store on first start */
+  pretrainedDir?: string;
 }
 
 export interface WorkbenchApp {
@@ -42,6 +45,10 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
   const context: AppContext = { dataDir: opts.dataDir, mode: opts.mode, log, hub, settings };
   const datasets = new DatasetService({ dataDir: opts.dataDir, mirrors: settings.get().datasetMirrors });
   const store = RunStore.open(opts.dataDir);
+  if (opts.pretrainedDir) {
+    const added = installPretrained(store, opts.pretrainedDir, opts.dataDir, log);
+    if (added.length) log.info(`installed ${added.length} pretrained model(s)`);
+  }
   const compute = cpuComputeInfo();
   const playground = new PlaygroundService({ store, loadDataset: (id) => datasets.load(id) });
   const training = new TrainingService({

@@ -45,7 +45,11 @@ app.whenReady().then(async () => {
     });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
-  workbench = await createApp({ dataDir: app.getPath('userData'), mode: 'desktop' });
+  workbench = await createApp({
+    dataDir: app.getPath('userData'),
+    mode: 'desktop',
+    pretrainedDir: path.join(app.getAppPath(), 'resources/models'),
+  });
   bindIpc(ipcMain, workbench.router, workbench.hub);
   Menu.setApplicationMenu(
     Menu.buildFromTemplate([

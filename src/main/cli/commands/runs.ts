@@ -1,6 +1,7 @@
 /** `npm run nca -- runs list | show ID | export ID FILE | import FILE | delete ID [--json]` */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RunStore } from '../../services/store/index.ts';
+import { modelOnlyCheckpoint } from '../../services/engine/checkpoint.ts';
 import { CheckpointChoiceSchema, RunListFilterSchema, type RunSummary } from '../../../shared/runs.ts';
 import { CliUsageError, type CliCommand, type CliContext } from '../types.ts';
 
@@ -10,7 +11,8 @@ const USAGE = [
   '  runs list [--search Q] [--status S[,S]] [--task T] [--dataset D] [--tag T] [--sort KEY] [--order asc|desc]',
   '             sort keys: createdAt name status loss perCellAccuracy agreement evalAccuracy duration lastIteration',
   '  runs show ID                      one run: config, best metrics, checkpoints, recordings, recent events',
-  '  runs export ID FILE [--checkpoints latest|best|all]   write one .ncarun file (default: best)',
+  '  runs export ID FILE [--checkpoints latest|best|all] [--model-only]   write one .ncarun file (default: best);',
+  '                                    --model-only keeps only the weights (small, for sharing; cannot resume)',
   '  runs import FILE                  add a .ncarun run (a clashing id gets a new one)',
   '  runs delete ID                    delete a run and everything it stored',
 ].join('\n');
@@ -158,15 +160,25 @@ export const runsCommand: CliCommand = {
         return 0;
       }
       case 'export': {
-        const { values, positionals } = parse(rest, { checkpoints: { type: 'string', default: 'best' } }, [
-          'ID',
-          'FILE',
-        ]);
+        const { values, positionals } = parse(
+          rest,
+          {
+            checkpoints: { type: 'string', default: 'best' },
+            'model-only': { type: 'boolean', default: false },
+          },
+          ['ID', 'FILE'],
+        );
         const choice = CheckpointChoiceSchema.safeParse(values.checkpoints);
         if (!choice.success)
           throw new CliUsageError(`--checkpoints must be latest, best or all, not "${values.checkpoints}"`);
         const [id, file] = positionals;
-        const out = withStore(ctx, (s) => s.exportRun(id, file, { checkpoints: choice.data }));
+        const modelOnly = Boolean(values['model-only']);
+        const out = withStore(ctx, (s) =>
+          s.exportRun(id, file, {
+            checkpoints: choice.data,
+            transformCheckpoint: modelOnly ? modelOnlyCheckpoint : undefined,
+          }),
+        );
         if (ctx.json) ctx.stdout(JSON.stringify({ runId: id, ...out }));
         else ctx.stdout(`exported run ${id} to ${out.file} (${(out.bytes / 1024).toFixed(1)} KiB)`);
         return 0;

@@ -40,7 +40,11 @@ export const serveCommand: CliCommand = {
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new CliUsageError(`--port must be 0..65535, not "${values.port}"`);
-    const app = await createApp({ dataDir: ctx.dataDir, mode: 'browser' });
+    const app = await createApp({
+      dataDir: ctx.dataDir,
+      mode: 'browser',
+      pretrainedDir: path.join(repoRoot, 'resources/models'),
+    });
     const server = await startBrowserServer({
       router: app.router,
       hub: app.hub,

@@ -56,3 +56,28 @@ export function decodeCheckpoint(bytes: Uint8Array): CheckpointContents {
   }
   return { meta, arrays };
 }
+
+/**
+ * A checkpoint reduced to what inference needs (the weights, and an adversary's frozen classifier):
+ * no optimiser state, pool or RNG, compressed. Small enough to ship (~100 KB for the reference
+ * classifier); it opens in the playground but cannot resume training.
+ */
+export function modelOnlyCheckpoint(bytes: Uint8Array): Uint8Array {
+  const ck = decodeCheckpoint(bytes);
+  const arrays: CheckpointContents['arrays'] = {};
+  for (const name of ['weights', 'frozen']) if (ck.arrays[name]) arrays[name] = ck.arrays[name];
+  if (!arrays.weights) throw new Error('checkpoint: it has no weights');
+  const kinds: Record<string, Kind> = {};
+  const files: Record<string, Uint8Array> = {};
+  for (const [name, a] of Object.entries(arrays)) {
+    kinds[name] = kindOf(a);
+    files[`${name}.bin`] = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  }
+  const { arrayKinds: _drop, ...meta } = ck.meta as CheckpointContents['meta'] & { arrayKinds?: unknown };
+  files['meta.json'] = strToU8(JSON.stringify({ ...meta, modelOnly: true, arrayKinds: kinds }));
+  return zipSync(files, { level: 9 });
+}
+
+export function isModelOnly(bytes: Uint8Array): boolean {
+  return decodeCheckpoint(bytes).meta.modelOnly === true;
+}

@@ -1227,7 +1227,11 @@ export class RunStore {
   exportRun(
     id: string,
     file: string,
-    opts: { checkpoints?: CheckpointChoice } = {},
+    opts: {
+      checkpoints?: CheckpointChoice;
+      /** rewrite each exported checkpoint (e.g. keep only the weights for a shipped model) */
+      transformCheckpoint?: (data: Uint8Array) => Uint8Array;
+    } = {},
   ): { file: string; bytes: number } {
     return this.guard(() => {
       const choice = CheckpointChoiceSchema.safeParse(opts.checkpoints ?? 'best');
@@ -1269,7 +1273,10 @@ export class RunStore {
             data: Buffer;
           };
           const name = `checkpoints/${i}-${m.iteration}.bin`;
-          files[name] = { data: data.data, compress: true };
+          const bytes = opts.transformCheckpoint
+            ? opts.transformCheckpoint(new Uint8Array(data.data))
+            : data.data;
+          files[name] = { data: bytes, compress: true };
           return { file: name, iteration: m.iteration, metric: m.metric, createdAt: m.createdAt };
         });
         const recordings = this.recordingMetas(id).map((m, i) => {
