@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import type { AppContext } from './context.ts';
-import { appHandlers, cpuComputeInfo } from './handlers/app.ts';
+import { appHandlers, detectCompute } from './handlers/app.ts';
 import { datasetHandlers } from './handlers/datasets.ts';
 import { runHandlers } from './handlers/runs.ts';
 import { presetHandlers, trainingHandlers } from './handlers/training.ts';
@@ -49,7 +49,7 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
     const added = installPretrained(store, opts.pretrainedDir, opts.dataDir, log);
     if (added.length) log.info(`installed ${added.length} pretrained model(s)`);
   }
-  const compute = cpuComputeInfo();
+  const compute = detectCompute((m) => log.warn(m));
   const playground = new PlaygroundService({ store, loadDataset: (id) => datasets.load(id) });
   const training = new TrainingService({
     store,
@@ -61,11 +61,7 @@ export async function createApp(opts: AppOptions): Promise<WorkbenchApp> {
   });
 
   const handlers: Handlers = {
-    ...appHandlers(
-      context,
-      () => compute,
-      () => training.activeCount,
-    ),
+    ...appHandlers(context, compute, () => training.activeCount),
     ...datasetHandlers(context, datasets),
     ...runHandlers(store),
     ...trainingHandlers(training, store),

@@ -24,6 +24,20 @@ export function appHandlers(ctx: AppContext, compute: () => ComputeInfo, activeR
   };
 }
 
-export function cpuComputeInfo(): ComputeInfo {
-  return { backend: 'wasm', device: os.cpus()[0]?.model ?? 'CPU', cores: os.cpus().length };
+/**
+ * What the status bar shows: the backend this process picked ('auto': CUDA, WebGPU, native, wasm),
+ * detected once in the background at start (the playground uses the same one). Training workers
+ * pick theirs the same way; each run records its own.
+ */
+export function detectCompute(log: (m: string) => void): () => ComputeInfo {
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  let info: ComputeInfo = { backend: 'detecting…', device: os.cpus()[0]?.model ?? 'CPU', cores };
+  import('../services/engine/backends.ts')
+    .then(({ initBackend }) => initBackend('auto'))
+    .then((b) => (info = { backend: b.backend, device: b.device, cores }))
+    .catch((err: Error) => {
+      log(`no compute backend could start: ${err.message}`);
+      info = { ...info, backend: 'unavailable' };
+    });
+  return () => info;
 }

@@ -111,3 +111,16 @@ describe('results with bytes', () => {
     ws!.close();
   });
 });
+
+describe('app.info', () => {
+  it('reports the compute backend this machine picks (no GPU here: WebAssembly)', async () => {
+    const conn = { id: 'x', watchedRuns: new Set<string>(), send: () => {} };
+    const info = async () => {
+      const r = await app.router.handle({ id: 1, method: 'app.info', params: {} }, conn);
+      return (r as { result: { compute: { backend: string; cores: number } } }).result.compute;
+    };
+    await expect.poll(async () => (await info()).backend, { timeout: 30_000 }).not.toBe('detecting…');
+    expect((await info()).backend).toBe('wasm');
+    expect((await info()).cores).toBeGreaterThan(0);
+  });
+});
