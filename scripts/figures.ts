@@ -1,0 +1,96 @@
+/**
+ * Figures for docs/results.md, rendered by the workbench itself: starts browser mode on a data
+ * directory, opens a run's view and the playground in Chromium, and saves the panels as PNG.
+ *
+ *   node --import tsx scripts/figures.ts --data-dir DIR --run ID --name PREFIX [--out docs/figures]
+ *        [--steps N] [--screenshot]
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium, type Page } from '@playwright/test';
+
+const repo = path.resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: {
+    'data-dir': { type: 'string' },
+    run: { type: 'string' },
+    name: { type: 'string' },
+    out: { type: 'string', default: path.join(repo, 'docs/figures') },
+    steps: { type: 'string', default: '60' },
+    screenshot: { type: 'boolean', default: false },
+  },
+});
+if (!values['data-dir'] || !values.run || !values.name) {
+  console.error('usage: scripts/figures.ts --data-dir DIR --run ID --name PREFIX [--out DIR] [--steps N]');
+  process.exit(2);
+}
+fs.mkdirSync(values.out!, { recursive: true });
+
+const server = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    'src/main/cli/index.ts',
+    'serve',
+    '--port',
+    '0',
+    '--json',
+    '--data-dir',
+    values['data-dir']!,
+  ],
+  { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
+);
+const url = await new Promise<string>((resolve, reject) => {
+  let out = '';
+  server.stdout!.on('data', (d) => {
+    out += d;
+    if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0]) as { url: string }).url);
+  });
+  server.once('exit', (c) => reject(new Error(`serve exited with ${c}`)));
+});
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
+});
+const save = async (page: Page, testId: string, file: string) => {
+  const el = page.getByTestId(testId).first();
+  await el.scrollIntoViewIfNeeded();
+  await el.screenshot({ path: path.join(values.out!, file) });
+  console.log(`wrote ${path.join(values.out!, file)}`);
+};
+try {
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1.5 });
+  await page.goto(url);
+  await page.goto(url.replace('/?', '/?') + `#/run/${values.run}`);
+  await page.getByTestId('chart-accuracy').waitFor();
+  await page.waitForTimeout(2500);
+  for (const c of ['loss', 'accuracy', 'agreement'])
+    await save(page, `chart-${c}`, `${values.name}-${c}.png`);
+  if (await page.getByTestId('confusion').count())
+    await save(page, 'evaluation', `${values.name}-evaluation.png`);
+  await page.goto(url + `#/playground/${values.run}`);
+  await page.getByTestId('pg-grid').waitFor();
+  await page.waitForTimeout(1500);
+  for (let i = 0; i < Number(values.steps); i++) await page.getByTestId('pg-step').click();
+  await page.waitForTimeout(500);
+  await save(page, 'view-playground', `${values.name}-playground.png`);
+  if (values.screenshot) {
+    await page.screenshot({ path: path.join(values.out!, 'screenshot.png') });
+    console.log('wrote screenshot.png');
+  }
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+}
