@@ -1231,6 +1231,8 @@ export class RunStore {
       checkpoints?: CheckpointChoice;
       /** rewrite each exported checkpoint (e.g. keep only the weights for a shipped model) */
       transformCheckpoint?: (data: Uint8Array) => Uint8Array;
+      /** keep at most this many evenly spaced metric rows (a shipped model's curves) */
+      maxMetricRows?: number;
     } = {},
   ): { file: string; bytes: number } {
     return this.guard(() => {
@@ -1242,7 +1244,17 @@ export class RunStore {
         );
       const read = this.db.transaction(() => {
         const run = toRecord(this.row(id));
-        const columns = this.readColumns(id, METRIC_COLUMNS);
+        let columns = this.readColumns(id, METRIC_COLUMNS);
+        if (opts.maxMetricRows && columns.iteration.length > opts.maxMetricRows) {
+          // evenly spaced whole rows (the last one kept): the curves keep their shape at a fraction of the size
+          const n = columns.iteration.length;
+          const keep = Array.from({ length: opts.maxMetricRows }, (_, i) =>
+            Math.round((i * (n - 1)) / (opts.maxMetricRows! - 1)),
+          );
+          columns = Object.fromEntries(
+            METRIC_COLUMNS.map((c) => [c, Float64Array.from(keep, (k) => columns[c][k])]),
+          ) as typeof columns;
+        }
         const rows = columns.iteration.length;
         const metricBytes = new Uint8Array(rows * METRIC_COLUMNS.length * 8);
         const metricView = new Float64Array(metricBytes.buffer);

@@ -1,0 +1,81 @@
+/**
+ * Ship a trained run as a pretrained model: export its best checkpoint weights-only into
+ * resources/models/<id>.ncarun, score it on a fixed test slice with the inference engine, and
+ * record both (with the training command) in resources/models/index.json. The unit test
+ * test/unit/results/pretrained.test.ts re-scores every shipped model against these figures.
+ *
+ *   node --import tsx scripts/ship-model.ts --data-dir DIR --run ID --id mnist --title "..." \
+ *        --command "npm run nca -- train ..." [--count 500] [--steps 200]
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadDataset } from '../src/main/services/datasets/index.ts';
+import { modelOnlyCheckpoint } from '../src/main/services/engine/checkpoint.ts';
+import { PretrainedIndexSchema, type PretrainedEntry } from '../src/main/services/pretrained.ts';
+import { RunStore } from '../src/main/services/store/index.ts';
+import { evaluateModelSlice } from '../src/main/services/training/evaluate-model.ts';
+
+const repo = path.resolve(import.meta.dirname, '..');
+const modelsDir = path.join(repo, 'resources/models');
+const { values } = parseArgs({
+  options: {
+    'data-dir': { type: 'string' },
+    run: { type: 'string' },
+    id: { type: 'string' },
+    title: { type: 'string' },
+    command: { type: 'string' },
+    count: { type: 'string', default: '500' },
+    steps: { type: 'string', default: '200' },
+  },
+});
+for (const k of ['data-dir', 'run', 'id', 'title', 'command'] as const)
+  if (!values[k]) throw new Error(`--${k} is required`);
+
+const store = RunStore.open(values['data-dir']!, { readonly: true });
+try {
+  const run = store.getSummary(values.run!);
+  const file = `${values.id}.ncarun`;
+  fs.mkdirSync(modelsDir, { recursive: true });
+  store.exportRun(run.id, path.join(modelsDir, file), {
+    checkpoints: 'best',
+    transformCheckpoint: modelOnlyCheckpoint,
+    maxMetricRows: 1000,
+  });
+  const best = store.loadCheckpoint(run.id, 'best');
+  const entry: PretrainedEntry = {
+    id: values.id!,
+    title: values.title!,
+    file,
+    task: run.task,
+    dataset: run.dataset,
+    command: values.command!,
+    iterations: best.iteration,
+  };
+  if (run.task !== 'grow') {
+    const dataset = await loadDataset(run.dataset, { dataDir: values['data-dir']! });
+    const check = {
+      split: 'test' as const,
+      start: 0,
+      count: Number(values.count),
+      steps: Number(values.steps),
+    };
+    const score = await evaluateModelSlice(modelOnlyCheckpoint(best.data), dataset, check);
+    entry.check = { ...check, perCellAccuracy: score.perCellAccuracy, agreement: score.agreement };
+    console.log(
+      `${values.id}: per-cell ${(score.perCellAccuracy * 100).toFixed(1)}%, agreement ${(score.agreement * 100).toFixed(1)}% ` +
+        `on test images 0..${check.count - 1} at step ${check.steps}`,
+    );
+  }
+  const indexFile = path.join(modelsDir, 'index.json');
+  const index = fs.existsSync(indexFile)
+    ? PretrainedIndexSchema.parse(JSON.parse(fs.readFileSync(indexFile, 'utf8')))
+    : { models: [] };
+  index.models = [...index.models.filter((m) => m.id !== entry.id), entry];
+  fs.writeFileSync(indexFile, JSON.stringify(index, null, 2) + '\n');
+  console.log(
+    `wrote ${path.join(modelsDir, file)} (${(fs.statSync(path.join(modelsDir, file)).size / 1024).toFixed(0)} KB) and index.json`,
+  );
+} finally {
+  store.close();
+}
