@@ -149,6 +149,38 @@ test('the playground runs a checkpoint on a test image and on a drawing, and the
   await expect.poll(voters).toBeGreaterThan(votersAfterErase);
   await page.getByTestId('pg-run-toggle').click();
   await shot(page, 'playground-after-damage');
+
+  // every channel can be shown as a heat map (the session renders the chosen one)
+  const viewPicker = page.getByTestId('pg-view');
+  await expect(viewPicker.locator('option[value="ch0"]')).toHaveText('0 · pixel');
+  await expect(viewPicker.locator('option[value="ch1"]')).toHaveText('1 · hidden 1');
+  await expect(viewPicker.locator('option[value^="ch"]')).toHaveCount(20);
+  await expect(viewPicker.locator('option[value="ch10"]')).toHaveText('10 · logit: ring');
+  const classView = await pixels(grid);
+  await viewPicker.selectOption('ch0');
+  await expect.poll(() => pixels(grid)).not.toBe(classView);
+  const pixelView = await pixels(grid);
+  await viewPicker.selectOption('ch12');
+  await expect(viewPicker).toHaveValue('ch12');
+  await expect.poll(() => pixels(grid)).not.toBe(pixelView);
+  await shot(page, 'playground-heat-map');
+  await viewPicker.selectOption('class');
+
+  // export what the session shows as an animation
+  await page.getByTestId('pg-export').click();
+  const dialog = page.getByTestId('export-dialog');
+  await expect(dialog).toBeVisible();
+  await dialog.getByTestId('export-format-gif').check();
+  await dialog.getByTestId('export-steps').fill('10');
+  await dialog.getByTestId('export-scale').fill('3');
+  await dialog.getByTestId('export-start').click();
+  await expect(dialog.getByTestId('export-progress')).toHaveAttribute('data-state', 'done', {
+    timeout: 60_000,
+  });
+  await shot(page, 'playground-export-done');
+  await dialog.getByTestId('export-close').click();
+  await expect(dialog).toHaveCount(0);
+
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot(page, 'playground-dark');
   await expect(page.getByTestId('pg-error')).toHaveCount(0);

@@ -69,6 +69,33 @@ test('a quick-demo run learns live: chart passes chance, the grid animates, paus
   const first = await pixels(grid);
   await expect.poll(async () => (await pixels(grid)) !== first, { timeout: 30_000 }).toBe(true);
 
+  // frames of intermediate rollout steps: the grid paints over 20 frames a second (its measured
+  // rate, a second at a time) and one iteration shows several steps
+  await expect
+    .poll(async () => Number(await grid.getAttribute('data-fps')), { timeout: 30_000, intervals: [500] })
+    .toBeGreaterThan(20);
+  const info = page.getByTestId('grid-info');
+  const seen = new Map<string, Set<string>>();
+  for (let i = 0; i < 40; i++) {
+    const it = (await info.getAttribute('data-iteration'))!;
+    seen.set(it, (seen.get(it) ?? new Set()).add((await info.getAttribute('data-step'))!));
+    await page.waitForTimeout(20);
+  }
+  expect(Math.max(...[...seen.values()].map((s) => s.size))).toBeGreaterThanOrEqual(2);
+  await expect(info).toContainText(/step \d+ · iteration [\d,]+ · \d+ fps/);
+
+  // every channel can be shown as a heat map: pixel, hidden channels, one logit per class
+  const viewPicker = page.getByTestId('grid-view');
+  await expect(viewPicker.locator('option[value="ch0"]')).toHaveText('0 · pixel');
+  await expect(viewPicker.locator('option[value^="ch"]')).toHaveCount(20);
+  await expect(viewPicker.locator('option[value="ch19"]')).toContainText('logit');
+  const beforeHeat = await pixels(grid);
+  await viewPicker.selectOption('ch19');
+  await expect(info).toContainText('channel 19', { timeout: 10_000 });
+  await expect.poll(async () => (await pixels(grid)) !== beforeHeat, { timeout: 10_000 }).toBe(true);
+  await shot(page, 'run-live-heat-map');
+  await viewPicker.selectOption('class');
+
   // per-cell accuracy (what the chart plots), averaged over the last 20 iterations so one lucky
   // batch does not count, passes chance (10 classes) by a clear margin
   const accuracy = page.getByTestId('stat-accuracy');
@@ -106,5 +133,22 @@ test('a quick-demo run learns live: chart passes chance, the grid animates, paus
   await expect(page.getByTestId('status-badge')).toHaveAttribute('data-status', /stopped|completed/, {
     timeout: 30_000,
   });
+
+  // no more frames: the measured rate falls to 0
+  await expect(grid).toHaveAttribute('data-fps', '0', { timeout: 10_000 });
+
+  // a finished run exports its best checkpoint on a test image as an animation
+  await page.getByTestId('export-video').click();
+  const dialog = page.getByTestId('export-dialog');
+  await expect(dialog).toBeVisible();
+  await dialog.getByTestId('export-format-gif').check();
+  await dialog.getByTestId('export-steps').fill('12');
+  await dialog.getByTestId('export-scale').fill('3');
+  await expect(dialog.getByTestId('export-file')).toHaveValue(new RegExp(`${server.dataDir}/.+\\.gif$`));
+  await dialog.getByTestId('export-start').click();
+  await expect(dialog.getByTestId('export-progress')).toHaveAttribute('data-state', 'done', {
+    timeout: 60_000,
+  });
+  await shot(page, 'run-export-done');
   expect(errors).toEqual([]);
 });

@@ -430,7 +430,7 @@ export class ClassifyTrainer implements Trainer {
     };
   }
 
-  /** Shards' captured grids back in the order the samples were asked for (positions past the batch: zeros). */
+  /** Shards' captured grids back in the order the samples were asked for (positions past the batch: pool states, as snapshot()). */
   private collectFrames(
     capture: { samples: number[]; steps: number[] },
     results: GradResponse[],
@@ -450,6 +450,7 @@ export class ClassifyTrainer implements Trainer {
       where.forEach((w, k) => {
         const grids = w && results[w.part]?.captured?.[j];
         if (grids) states.set(grids.subarray(w.k * size, (w.k + 1) * size), k * size);
+        else states.set(this.pool[capture.samples[k] % this.pool.length].state, k * size);
       });
       return { step, states };
     });

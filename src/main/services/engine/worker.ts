@@ -82,11 +82,11 @@ function framesToCapture(now: number): { samples: number[]; steps: number[] } | 
   if (perIteration < 1) {
     if (now - lastFrame < 1000 / frames.maxPerSecond) return null;
     lastFrame = now;
-    return { samples: frames.samples, steps: [steps] };
+    return { samples: [...new Set(frames.samples)], steps: [steps] };
   }
   lastFrame = now;
   const chosen = Array.from({ length: perIteration }, (_, i) => Math.round(((i + 1) * steps) / perIteration));
-  return { samples: frames.samples, steps: [...new Set(chosen)] };
+  return { samples: [...new Set(frames.samples)], steps: [...new Set(chosen)] };
 }
 
 function postFrame(iteration: number, step: number, states: Float32Array, samples: number[]): void {
