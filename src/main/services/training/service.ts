@@ -214,6 +214,8 @@ export class TrainingService {
     worker.on('checkpoint', (c) => {
       if (c.bytes.byteLength === 0) return;
       this.guard(id, () => {
+        // metrics up to the checkpoint first: a resume from it must find no gap before it
+        writer.flush();
         const meta = this.o.store.saveCheckpoint(id, {
           iteration: c.iteration,
           metric: a.lastEvalMetric,
