@@ -21,11 +21,23 @@ export interface ServerInfo {
 
 export async function startServer(
   extraEnv: Record<string, string> = {},
+  opts: { pretrained?: boolean } = {},
 ): Promise<ServerInfo & { proc: ChildProcess; stop(): Promise<void> }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-e2e-'));
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/main/cli/index.ts', 'serve', '--port', '0', '--json', '--data-dir', dataDir],
+    [
+      '--import',
+      'tsx',
+      'src/main/cli/index.ts',
+      'serve',
+      '--port',
+      '0',
+      '--json',
+      ...(opts.pretrained ? [] : ['--no-pretrained']),
+      '--data-dir',
+      dataDir,
+    ],
     {
       cwd: repoRoot,
       env: { ...process.env, NCA_DATASETS_PATH: sharedDatasets, ...extraEnv },

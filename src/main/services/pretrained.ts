@@ -68,6 +68,14 @@ export function installPretrained(store: RunStore, dir: string, dataDir: string,
       const run = store.importRun(path.join(dir, entry.file));
       const tags = [...new Set([...run.tags, 'pretrained'])];
       store.updateRun(run.id, { name: entry.title, tags });
+      // shipped weights are a finished thing, whatever the run was doing when it was exported
+      if (
+        run.status === 'running' ||
+        run.status === 'paused' ||
+        run.status === 'interrupted' ||
+        run.status === 'queued'
+      )
+        store.setStatus(run.id, 'stopped', 'pretrained model (weights only)');
       installed[entry.id] = run.id;
       added.push(run.id);
     } catch (err) {

@@ -19,6 +19,7 @@ export const serveCommand: CliCommand = {
     '  --host ADDR      address to listen on (default 127.0.0.1)',
     '  --allow-remote   required with a --host other than loopback: anyone with the token can control the app',
     '  --static DIR     the built renderer (default out/web)',
+    '  --no-pretrained  do not install the shipped pretrained models into this data directory',
   ].join('\n'),
   async run(args, ctx) {
     let values;
@@ -31,6 +32,7 @@ export const serveCommand: CliCommand = {
           'allow-remote': { type: 'boolean', default: false },
           static: { type: 'string' },
           token: { type: 'string' },
+          'no-pretrained': { type: 'boolean', default: false },
         },
         strict: true,
       }));
@@ -43,7 +45,7 @@ export const serveCommand: CliCommand = {
     const app = await createApp({
       dataDir: ctx.dataDir,
       mode: 'browser',
-      pretrainedDir: path.join(repoRoot, 'resources/models'),
+      pretrainedDir: values['no-pretrained'] ? undefined : path.join(repoRoot, 'resources/models'),
     });
     const server = await startBrowserServer({
       router: app.router,
