@@ -1,0 +1,155 @@
+/**
+ * Shipped models: a weights-only export installs into a fresh data directory, opens in the
+ * playground and refuses to resume training; and every model in resources/models scores what
+ * docs/results.md says on its fixed test slice (2 points of tolerance), so an engine regression
+ * shows up here.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../../src/main/app.ts';
+import { loadDataset } from '../../../src/main/services/datasets/index.ts';
+import { isModelOnly } from '../../../src/main/services/engine/checkpoint.ts';
+import { readPretrainedIndex } from '../../../src/main/services/pretrained.ts';
+import { RunStore } from '../../../src/main/services/store/index.ts';
+import { evaluateModelSlice } from '../../../src/main/services/training/evaluate-model.ts';
+import type { Connection } from '../../../src/main/transport/router.ts';
+import { memoryLogger } from '../../../src/main/util/log.ts';
+
+const repo = path.resolve(import.meta.dirname, '../../..');
+const modelsDir = path.join(repo, 'resources/models');
+const datasetsEnv = { ...process.env, NCA_DATASETS_PATH: path.resolve(repo, '../shared/datasets') };
+const nca = (args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'src/main/cli/index.ts', ...args], {
+    cwd: repo,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: datasetsEnv,
+  });
+
+describe('weights-only models', () => {
+  it('export small, install once into a fresh data directory, open in the playground, refuse to resume', async () => {
+    const trainDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-ship-'));
+    const tiny = [
+      '--set',
+      'channels=12',
+      '--set',
+      'perception.filters=16',
+      '--set',
+      'hidden=[16]',
+      '--set',
+      'batch=4',
+    ];
+    const trained = nca([
+      'train',
+      '--preset',
+      'quick-demo',
+      '--iterations',
+      '4',
+      ...tiny,
+      '--set',
+      'evaluation.images=10',
+      '--data-dir',
+      trainDir,
+      '--json',
+    ]);
+    expect(trained.status, trained.stderr).toBe(0);
+    const runId = JSON.parse(trained.stdout).runId as string;
+    const shipDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-models-'));
+    const exported = nca([
+      'runs',
+      'export',
+      runId,
+      path.join(shipDir, 'demo.ncarun'),
+      '--model-only',
+      '--data-dir',
+      trainDir,
+      '--json',
+    ]);
+    expect(exported.status, exported.stderr).toBe(0);
+    const full = nca([
+      'runs',
+      'export',
+      runId,
+      path.join(shipDir, 'full.ncarun'),
+      '--data-dir',
+      trainDir,
+      '--json',
+    ]);
+    expect(JSON.parse(exported.stdout).bytes).toBeLessThan(JSON.parse(full.stdout).bytes / 4);
+    fs.writeFileSync(
+      path.join(shipDir, 'index.json'),
+      JSON.stringify({
+        models: [
+          {
+            id: 'demo',
+            title: 'Demo model',
+            file: 'demo.ncarun',
+            task: 'classify',
+            dataset: 'glyphs',
+            command: 'test',
+            iterations: 4,
+          },
+        ],
+      }),
+    );
+
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-fresh-'));
+    for (let start = 0; start < 2; start++) {
+      const app = await createApp({ dataDir, mode: 'browser', log: memoryLogger(), pretrainedDir: shipDir });
+      const conn: Connection = { id: 't', watchedRuns: new Set(), send: () => {} };
+      const list = await app.router.handle({ id: 1, method: 'runs.list', params: {} }, conn);
+      const runs = (list as { result: { id: string; name: string; tags: string[] }[] }).result;
+      expect(runs).toHaveLength(1); // installed once, not again on the second start
+      expect(runs[0]).toMatchObject({ name: 'Demo model', tags: ['pretrained'] });
+      const opened = await app.router.handle(
+        { id: 2, method: 'playground.open', params: { runId: runs[0].id } },
+        conn,
+      );
+      expect(opened).toMatchObject({ ok: true, result: { width: 28, height: 28 } });
+      const resume = await app.router.handle(
+        { id: 3, method: 'training.start', params: { id: runs[0].id } },
+        conn,
+      );
+      expect(resume).toMatchObject({ ok: false, error: { code: 'conflict' } });
+      if (!resume.ok) expect(resume.error.message).toMatch(/start a new run/);
+      await app.close();
+    }
+  });
+});
+
+describe('shipped models in resources/models', () => {
+  const entries = readPretrainedIndex(modelsDir);
+
+  it('are listed with how they were trained', () => {
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) {
+      expect(fs.existsSync(path.join(modelsDir, e.file)), e.file).toBe(true);
+      expect(fs.statSync(path.join(modelsDir, e.file)).size).toBeLessThan(400_000);
+      expect(e.command).toMatch(/npm run nca -- train/);
+    }
+  });
+
+  for (const e of entries.filter((x) => x.check)) {
+    it(`${e.id} scores what docs/results.md states on test images ${e.check!.start}..${e.check!.start + e.check!.count - 1}`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-check-'));
+      const store = RunStore.open(dir);
+      try {
+        const run = store.importRun(path.join(modelsDir, e.file));
+        const ck = store.loadCheckpoint(run.id, 'best');
+        expect(isModelOnly(ck.data)).toBe(true);
+        const dataset = await loadDataset(e.dataset, { dataDir: dir, env: datasetsEnv });
+        const got = await evaluateModelSlice(ck.data, dataset, e.check!);
+        expect(got.perCellAccuracy).toBeCloseTo(e.check!.perCellAccuracy, 1);
+        expect(Math.abs(got.perCellAccuracy - e.check!.perCellAccuracy)).toBeLessThanOrEqual(0.02);
+        expect(Math.abs(got.agreement - e.check!.agreement)).toBeLessThanOrEqual(0.02);
+        const docs = fs.readFileSync(path.join(repo, 'docs/results.md'), 'utf8');
+        expect(docs).toContain(`${(e.check!.perCellAccuracy * 100).toFixed(1)}%`);
+      } finally {
+        store.close();
+      }
+    });
+  }
+});
