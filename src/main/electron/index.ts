@@ -50,7 +50,10 @@ app.whenReady().then(async () => {
     mode: 'desktop',
     pretrainedDir: path.join(app.getAppPath(), 'resources/models'),
   });
-  bindIpc(ipcMain, workbench.router, workbench.hub);
+  const ours = (url: string) =>
+    url.startsWith('file://') ||
+    (!!process.env.ELECTRON_RENDERER_URL && url.startsWith(process.env.ELECTRON_RENDERER_URL));
+  bindIpc(ipcMain, workbench.router, workbench.hub, (e) => ours(e.senderFrame?.url ?? ''));
   Menu.setApplicationMenu(
     Menu.buildFromTemplate([
       ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),

@@ -24,7 +24,14 @@ export interface WebContentsLike {
 }
 
 /** One Connection per window; events go out with their binary payload as a (structured-cloned) ArrayBuffer. */
-export function bindIpc(ipcMain: IpcMainLike, router: Router, hub: EventHub): () => void {
+export function bindIpc(
+  ipcMain: IpcMainLike,
+  router: Router,
+  hub: EventHub,
+  /** accept calls only from our own pages (Electron: the sender frame's URL) */
+  allowSender: (event: { sender: WebContentsLike; senderFrame?: { url: string } | null }) => boolean = () =>
+    true,
+): () => void {
   const connections = new Map<number, Connection>();
   const connectionFor = (wc: WebContentsLike): Connection => {
     let conn = connections.get(wc.id);
@@ -44,8 +51,14 @@ export function bindIpc(ipcMain: IpcMainLike, router: Router, hub: EventHub): ()
     });
     return conn;
   };
-  ipcMain.handle(IPC_CALL, async (event, message): Promise<ResponseEnvelope> =>
-    router.handle(message, connectionFor(event.sender)),
-  );
+  ipcMain.handle(IPC_CALL, async (event, message): Promise<ResponseEnvelope> => {
+    if (!allowSender(event))
+      return {
+        id: null,
+        ok: false,
+        error: { code: 'bad_request', message: 'calls are accepted from the workbench window only' },
+      };
+    return router.handle(message, connectionFor(event.sender));
+  });
   return () => ipcMain.removeHandler(IPC_CALL);
 }

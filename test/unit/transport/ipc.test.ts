@@ -11,7 +11,10 @@ import { memoryLogger } from '../../../src/main/util/log.ts';
 
 /** The Electron binary cannot run here: a stand-in for ipcMain with the same two methods. */
 function fakeIpcMain() {
-  const handlers = new Map<string, (e: { sender: WebContentsLike }, ...a: unknown[]) => Promise<unknown>>();
+  const handlers = new Map<
+    string,
+    (e: { sender: WebContentsLike; senderFrame?: { url: string } }, ...a: unknown[]) => Promise<unknown>
+  >();
   const ipc: IpcMainLike = {
     handle: (c, l) => void handlers.set(c, l),
     removeHandler: (c) => void handlers.delete(c),
@@ -52,5 +55,21 @@ describe('IPC transport', () => {
     expect(hub.size).toBe(0);
     unbind();
     expect(handlers.size).toBe(0);
+  });
+
+  it('refuses calls from a frame that is not the workbench page', async () => {
+    const router = new Router({ 'config.validate': () => ({ ok: true, errors: [] }) }, memoryLogger());
+    const { ipc, handlers } = fakeIpcMain();
+    bindIpc(ipc, router, new EventHub(), (e) => (e.senderFrame?.url ?? '').startsWith('file://'));
+    const call = handlers.get(IPC_CALL)!;
+    const win = fakeWindow(2);
+    const msg = { id: 1, method: 'config.validate', params: { config: {} } };
+    expect(await call({ sender: win.wc, senderFrame: { url: 'file:///app/index.html' } }, msg)).toMatchObject(
+      { ok: true },
+    );
+    expect(await call({ sender: win.wc, senderFrame: { url: 'https://evil.example/' } }, msg)).toMatchObject({
+      ok: false,
+      error: { code: 'bad_request' },
+    });
   });
 });
