@@ -52,7 +52,8 @@ try {
     command: values.command!,
     iterations: best.iteration,
   };
-  if (run.task !== 'grow') {
+  // adversaries are scored by their attack success (docs/results.md), not by a classifier slice
+  if (run.task === 'classify') {
     const dataset = await loadDataset(run.dataset, { dataDir: values['data-dir']! });
     const check = {
       split: 'test' as const,
