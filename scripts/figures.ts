@@ -20,6 +20,8 @@ const { values } = parseArgs({
     out: { type: 'string', default: path.join(repo, 'docs/figures') },
     steps: { type: 'string', default: '60' },
     screenshot: { type: 'boolean', default: false },
+    /** adversarial runs: sprinkle adversary cells (the playground's default share) before stepping */
+    sprinkle: { type: 'boolean', default: false },
   },
 });
 if (!values['data-dir'] || !values.run || !values.name) {
@@ -83,6 +85,7 @@ try {
   await page.goto(url + `#/playground/${values.run}`);
   await page.getByTestId('pg-grid').waitFor();
   await page.waitForTimeout(1500);
+  if (values.sprinkle) await page.getByTestId('pg-sprinkle').click();
   for (let i = 0; i < Number(values.steps); i++) await page.getByTestId('pg-step').click();
   await page.waitForTimeout(500);
   await save(page, 'view-playground', `${values.name}-playground.png`);
