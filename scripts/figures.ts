@@ -88,7 +88,8 @@ try {
   if (values.sprinkle) await page.getByTestId('pg-sprinkle').click();
   for (let i = 0; i < Number(values.steps); i++) await page.getByTestId('pg-step').click();
   await page.waitForTimeout(500);
-  await save(page, 'view-playground', `${values.name}-playground.png`);
+  await page.locator('main').screenshot({ path: path.join(values.out!, `${values.name}-playground.png`) });
+  console.log(`wrote ${values.name}-playground.png`);
   if (values.screenshot) {
     await page.screenshot({ path: path.join(values.out!, 'screenshot.png') });
     console.log('wrote screenshot.png');
