@@ -1,43 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { TrainingWorker } from '../../../src/main/services/engine/training-worker.ts';
+import { toyConfig, toyDataset as toyImages } from './toy.ts';
 import { createTrainer } from '../../../src/main/services/engine/trainer.ts';
-import type { EngineDataset } from '../../../src/main/services/engine/dataset.ts';
 
-/** 8x8 two-class toy data (a bar left or right). */
-function toyDataset(): EngineDataset {
-  const n = 20;
-  const images = new Uint8Array(n * 64);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % 2;
-    const x0 = labels[i] ? 5 : 1;
-    for (let y = 1; y < 7; y++) for (let x = x0; x < x0 + 2; x++) images[i * 64 + y * 8 + x] = 200 + i;
-  }
-  return {
-    id: 'toy',
-    width: 8,
-    height: 8,
-    classNames: ['left', 'right'],
-    train: { images, labels, count: n },
-    test: { images, labels, count: n },
-  };
-}
-
-const config = (over: Record<string, unknown> = {}) => ({
-  task: 'classify',
-  dataset: 'toy',
-  channels: 6,
-  perception: { kind: 'learned', kernel: 3, filters: 8 },
-  hidden: [8],
-  steps: 6,
-  batch: 4,
-  pool: { size: 8, freshFraction: 0.25, mutateFraction: 0.25 },
-  iterations: 5,
-  evaluation: { every: 100, images: 4, steps: 4, mutateSteps: 0 },
-  checkpoints: { every: 100, keepLatest: 1, keepBest: false },
-  compute: { backend: 'wasm', threads: 1 },
-  ...over,
-});
+// distinct ink per image, and settings that keep the frames test about one iteration's rollout
+const toyDataset = () => toyImages((i) => 200 + i);
+const config = (over: Record<string, unknown> = {}) =>
+  toyConfig({
+    steps: 6,
+    iterations: 5,
+    evaluation: { every: 100, images: 4, steps: 4, mutateSteps: 0 },
+    checkpoints: { every: 100, keepLatest: 1, keepBest: false },
+    ...over,
+  });
 
 async function framesOf(maxPerSecond: number) {
   const run = TrainingWorker.start({

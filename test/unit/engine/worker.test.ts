@@ -1,44 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { TrainingWorker } from '../../../src/main/services/engine/training-worker.ts';
-import type { EngineDataset } from '../../../src/main/services/engine/dataset.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../../../src/main/services/engine/checkpoint.ts';
 import { createTrainer } from '../../../src/main/services/engine/trainer.ts';
+import { toyConfig, toyDataset } from './toy.ts';
 
-/** 8x8 two-class toy data (a bar left or right): enough to run the worker end to end. */
-function toyDataset(): EngineDataset {
-  const n = 20;
-  const images = new Uint8Array(n * 64);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % 2;
-    const x0 = labels[i] ? 5 : 1;
-    for (let y = 1; y < 7; y++) for (let x = x0; x < x0 + 2; x++) images[i * 64 + y * 8 + x] = 255;
-  }
-  return {
-    id: 'toy',
-    width: 8,
-    height: 8,
-    classNames: ['left', 'right'],
-    train: { images, labels, count: n },
-    test: { images, labels, count: n },
-  };
-}
-
-const config = (over: Record<string, unknown> = {}) => ({
-  task: 'classify',
-  dataset: 'toy',
-  channels: 6,
-  perception: { kind: 'learned', kernel: 3, filters: 8 },
-  hidden: [8],
-  steps: 4,
-  batch: 4,
-  pool: { size: 8, freshFraction: 0.25, mutateFraction: 0.25 },
-  iterations: 6,
-  evaluation: { every: 3, images: 6, steps: 4, mutateSteps: 2 },
-  checkpoints: { every: 2, keepLatest: 3, keepBest: true },
-  compute: { backend: 'wasm', threads: 1 },
-  ...over,
-});
+const config = toyConfig;
 
 describe('TrainingWorker', () => {
   it('runs to completion with metrics, evaluations, checkpoints, frames and backend info', async () => {

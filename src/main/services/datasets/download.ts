@@ -128,16 +128,16 @@ export async function fetchDataset(id: string, opts: FetchOptions): Promise<Fetc
   await mkdir(partsDir, { recursive: true });
 
   const results: FetchedFile[] = [];
-  const todo: OfficialFile[] = [];
+  const pending: OfficialFile[] = [];
   // Files already in the cache or a local source are not downloaded again.
   const found = await resolveFiles(ds, opts.dataDir, env, settings);
   for (const f of ds.files) {
     const have = found.find((r) => r.role === f.role);
     if (have?.path) results.push({ file: f.file, path: have.path, downloaded: false });
-    else todo.push(f);
+    else pending.push(f);
   }
   // Sizes from the catalogue until each response tells the real one.
-  const sizes = new Map(todo.map((f) => [f.file, f.size]));
+  const sizes = new Map(pending.map((f) => [f.file, f.size]));
   const doneBytes = new Map<string, number>();
   const meter = new RateMeter();
   let lastEmit = 0;
@@ -156,7 +156,7 @@ export async function fetchDataset(id: string, opts: FetchOptions): Promise<Fetc
     const etaSeconds = rate > 0 ? Math.max(0, (totalBytes - bytes) / rate) : null;
     opts.onProgress({
       id: ds.id,
-      fileCount: Math.max(1, todo.length),
+      fileCount: Math.max(1, pending.length),
       bytes,
       totalBytes,
       rate,
@@ -165,7 +165,7 @@ export async function fetchDataset(id: string, opts: FetchOptions): Promise<Fetc
     });
   };
 
-  for (const [fileIndex, spec] of todo.entries()) {
+  for (const [fileIndex, spec] of pending.entries()) {
     const url = new URL(spec.file, base).href;
     const part = path.join(partsDir, `${ds.filesOf}-${spec.file}.part`);
     const label = `${spec.file} (${url})`;
@@ -236,8 +236,8 @@ export async function fetchDataset(id: string, opts: FetchOptions): Promise<Fetc
   emit(
     {
       phase: 'done',
-      file: todo.at(-1)?.file ?? '',
-      fileIndex: Math.max(0, todo.length - 1),
+      file: pending.at(-1)?.file ?? '',
+      fileIndex: Math.max(0, pending.length - 1),
       fileBytes: 0,
       fileTotal: null,
     },
