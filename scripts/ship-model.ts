@@ -5,7 +5,11 @@
  * test/unit/results/pretrained.test.ts re-scores every shipped model against these figures.
  *
  *   node --import tsx scripts/ship-model.ts --data-dir DIR --run ID --id mnist --title "..." \
- *        --command "npm run nca -- train ..." [--count 500] [--steps 200]
+ *        --command "npm run nca -- train ..." [--count 500] [--steps 200] [--fraction 0.05]
+ *
+ * Classifiers are scored by per-cell accuracy and agreement, adversaries by attack success at
+ * --fraction (steps default 100 for them), growing NCAs by the loss grown from the seed and regrown
+ * after a cut (steps: the run's stepsMax).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +18,11 @@ import { loadDataset } from '../src/main/services/datasets/index.ts';
 import { modelOnlyCheckpoint } from '../src/main/services/engine/checkpoint.ts';
 import { PretrainedIndexSchema, type PretrainedEntry } from '../src/main/services/pretrained.ts';
 import { RunStore } from '../src/main/services/store/index.ts';
-import { evaluateModelSlice } from '../src/main/services/training/evaluate-model.ts';
+import {
+  evaluateAttackSlice,
+  evaluateGrowModel,
+  evaluateModelSlice,
+} from '../src/main/services/training/evaluate-model.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const modelsDir = path.join(repo, 'resources/models');
@@ -26,7 +34,8 @@ const { values } = parseArgs({
     title: { type: 'string' },
     command: { type: 'string' },
     count: { type: 'string', default: '500' },
-    steps: { type: 'string', default: '200' },
+    steps: { type: 'string' },
+    fraction: { type: 'string', default: '0.05' },
   },
 });
 for (const k of ['data-dir', 'run', 'id', 'title', 'command'] as const)
@@ -52,21 +61,41 @@ try {
     command: values.command!,
     iterations: best.iteration,
   };
-  // adversaries are scored by their attack success (docs/results.md), not by a classifier slice
+  const weights = modelOnlyCheckpoint(best.data);
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   if (run.task === 'classify') {
     const dataset = await loadDataset(run.dataset, { dataDir: values['data-dir']! });
     const check = {
       split: 'test' as const,
       start: 0,
       count: Number(values.count),
-      steps: Number(values.steps),
+      steps: Number(values.steps ?? 200),
     };
-    const score = await evaluateModelSlice(modelOnlyCheckpoint(best.data), dataset, check);
+    const score = await evaluateModelSlice(weights, dataset, check);
     entry.check = { ...check, perCellAccuracy: score.perCellAccuracy, agreement: score.agreement };
     console.log(
-      `${values.id}: per-cell ${(score.perCellAccuracy * 100).toFixed(1)}%, agreement ${(score.agreement * 100).toFixed(1)}% ` +
+      `${values.id}: per-cell ${pct(score.perCellAccuracy)}, agreement ${pct(score.agreement)} ` +
         `on test images 0..${check.count - 1} at step ${check.steps}`,
     );
+  } else if (run.task === 'adversarial') {
+    const dataset = await loadDataset(run.dataset, { dataDir: values['data-dir']! });
+    const attack = {
+      split: 'test' as const,
+      start: 0,
+      count: Number(values.count),
+      steps: Number(values.steps ?? 100),
+      fraction: Number(values.fraction),
+    };
+    const { success } = await evaluateAttackSlice(weights, dataset, attack);
+    entry.attack = { ...attack, success };
+    console.log(
+      `${values.id}: attack success ${pct(success)} at p = ${attack.fraction}, ${attack.steps} steps`,
+    );
+  } else {
+    const steps = Number(values.steps ?? (run.config as { stepsMax: number }).stepsMax);
+    const g = await evaluateGrowModel(weights, { steps });
+    entry.grow = { steps, loss: g.loss, regrownLoss: g.regrownLoss };
+    console.log(`${values.id}: loss ${g.loss.toFixed(5)}, regrown after a cut ${g.regrownLoss.toFixed(5)}`);
   }
   const indexFile = path.join(modelsDir, 'index.json');
   const index = fs.existsSync(indexFile)

@@ -30,6 +30,25 @@ export const PretrainedEntrySchema = z.object({
       agreement: z.number(),
     })
     .optional(),
+  /** adversaries: the attack success on a fixed slice at one adversary fraction (checked by a test) */
+  attack: z
+    .object({
+      split: z.literal('test'),
+      start: z.number().int().min(0),
+      count: z.number().int().min(1),
+      steps: z.number().int().min(1),
+      fraction: z.number().min(0).max(1),
+      success: z.number(),
+    })
+    .optional(),
+  /** growing NCAs: the RGBA loss grown from the seed, and regrown after a central cut (checked by a test) */
+  grow: z
+    .object({
+      steps: z.number().int().min(1),
+      loss: z.number(),
+      regrownLoss: z.number(),
+    })
+    .optional(),
 });
 export type PretrainedEntry = z.infer<typeof PretrainedEntrySchema>;
 

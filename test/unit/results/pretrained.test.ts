@@ -14,7 +14,11 @@ import { loadDataset } from '../../../src/main/services/datasets/index.ts';
 import { isModelOnly } from '../../../src/main/services/engine/checkpoint.ts';
 import { readPretrainedIndex } from '../../../src/main/services/pretrained.ts';
 import { RunStore } from '../../../src/main/services/store/index.ts';
-import { evaluateModelSlice } from '../../../src/main/services/training/evaluate-model.ts';
+import {
+  evaluateAttackSlice,
+  evaluateGrowModel,
+  evaluateModelSlice,
+} from '../../../src/main/services/training/evaluate-model.ts';
 import type { Connection } from '../../../src/main/transport/router.ts';
 import { memoryLogger } from '../../../src/main/util/log.ts';
 
@@ -147,6 +151,46 @@ describe('shipped models in resources/models', () => {
         expect(Math.abs(got.agreement - e.check!.agreement)).toBeLessThanOrEqual(0.02);
         const docs = fs.readFileSync(path.join(repo, 'docs/results.md'), 'utf8');
         expect(docs).toContain(`${(e.check!.perCellAccuracy * 100).toFixed(1)}%`);
+      } finally {
+        store.close();
+      }
+    });
+  }
+
+  for (const e of entries.filter((x) => x.attack)) {
+    it(`${e.id} flips what docs/results.md states at p = ${e.attack!.fraction}`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-check-'));
+      const store = RunStore.open(dir);
+      try {
+        const run = store.importRun(path.join(modelsDir, e.file));
+        const ck = store.loadCheckpoint(run.id, 'best');
+        const dataset = await loadDataset(e.dataset, { dataDir: dir, env: datasetsEnv });
+        const got = await evaluateAttackSlice(ck.data, dataset, e.attack!);
+        expect(Math.abs(got.success - e.attack!.success)).toBeLessThanOrEqual(0.02);
+        const docs = fs.readFileSync(path.join(repo, 'docs/results.md'), 'utf8');
+        expect(docs).toContain(`${(e.attack!.success * 100).toFixed(1)}%`);
+      } finally {
+        store.close();
+      }
+    });
+  }
+
+  for (const e of entries.filter((x) => x.grow)) {
+    it(`${e.id} grows and regrows to the loss docs/results.md states`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-check-'));
+      const store = RunStore.open(dir);
+      try {
+        const run = store.importRun(path.join(modelsDir, e.file));
+        const ck = store.loadCheckpoint(run.id, 'best');
+        const got = await evaluateGrowModel(ck.data, { steps: e.grow!.steps });
+        // the loss is an MSE, not a percentage: 10% relative tolerance
+        expect(Math.abs(got.loss - e.grow!.loss)).toBeLessThanOrEqual(0.1 * e.grow!.loss + 1e-4);
+        expect(Math.abs(got.regrownLoss - e.grow!.regrownLoss)).toBeLessThanOrEqual(
+          0.1 * e.grow!.regrownLoss + 1e-4,
+        );
+        expect(got.damagedLoss).toBeGreaterThan(got.regrownLoss); // it does regrow
+        const docs = fs.readFileSync(path.join(repo, 'docs/results.md'), 'utf8');
+        expect(docs).toContain(e.grow!.loss.toFixed(4));
       } finally {
         store.close();
       }

@@ -58,14 +58,15 @@ export function decodeCheckpoint(bytes: Uint8Array): CheckpointContents {
 }
 
 /**
- * A checkpoint reduced to what inference needs (the weights, and an adversary's frozen classifier):
+ * A checkpoint reduced to what inference needs (the weights, an adversary's frozen classifier, a
+ * growing NCA's target to score against):
  * no optimiser state, pool or RNG, compressed. Small enough to ship (~100 KB for the reference
  * classifier); it opens in the playground but cannot resume training.
  */
 export function modelOnlyCheckpoint(bytes: Uint8Array): Uint8Array {
   const ck = decodeCheckpoint(bytes);
   const arrays: CheckpointContents['arrays'] = {};
-  for (const name of ['weights', 'frozen']) if (ck.arrays[name]) arrays[name] = ck.arrays[name];
+  for (const name of ['weights', 'frozen', 'target']) if (ck.arrays[name]) arrays[name] = ck.arrays[name];
   if (!arrays.weights) throw new Error('checkpoint: it has no weights');
   const kinds: Record<string, Kind> = {};
   const files: Record<string, Uint8Array> = {};
