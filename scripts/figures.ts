@@ -3,7 +3,7 @@
  * directory, opens a run's view and the playground in Chromium, and saves the panels as PNG.
  *
  *   node --import tsx scripts/figures.ts --data-dir DIR --run ID --name PREFIX [--out docs/figures]
- *        [--steps N] [--screenshot]
+ *        [--steps N] [--screenshot] [--sprinkle] [--damage]
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     screenshot: { type: 'boolean', default: false },
     /** adversarial runs: sprinkle adversary cells (the playground's default share) before stepping */
     sprinkle: { type: 'boolean', default: false },
+    /** growing runs: after stepping, cut the centre out with the erase tool and step again */
+    damage: { type: 'boolean', default: false },
   },
 });
 if (!values['data-dir'] || !values.run || !values.name) {
@@ -90,6 +92,21 @@ try {
   await page.waitForTimeout(500);
   await page.locator('main').screenshot({ path: path.join(values.out!, `${values.name}-playground.png`) });
   console.log(`wrote ${values.name}-playground.png`);
+  if (values.damage) {
+    // the regrowth figure: grown, cut (a radius-7 cut at the centre), regrown
+    const grid = page.getByTestId('pg-grid');
+    await grid.screenshot({ path: path.join(values.out!, `${values.name}-1-grown.png`) });
+    await page.getByTestId('pg-tool-erase').click();
+    await page.getByLabel('Eraser radius in cells').fill('7');
+    const box = (await grid.boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForTimeout(300);
+    await grid.screenshot({ path: path.join(values.out!, `${values.name}-2-damaged.png`) });
+    for (let i = 0; i < Number(values.steps); i++) await page.getByTestId('pg-step').click();
+    await page.waitForTimeout(500);
+    await grid.screenshot({ path: path.join(values.out!, `${values.name}-3-regrown.png`) });
+    console.log(`wrote ${values.name}-1-grown.png, -2-damaged.png, -3-regrown.png`);
+  }
   if (values.screenshot) {
     await page.screenshot({ path: path.join(values.out!, 'screenshot.png') });
     console.log('wrote screenshot.png');
