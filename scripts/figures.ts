@@ -24,10 +24,14 @@ const { values } = parseArgs({
     sprinkle: { type: 'boolean', default: false },
     /** growing runs: after stepping, cut the centre out with the erase tool and step again */
     damage: { type: 'boolean', default: false },
+    /** also (or only, without --run) the Datasets view's statistics of this dataset, test split */
+    'dataset-stats': { type: 'string' },
   },
 });
-if (!values['data-dir'] || !values.run || !values.name) {
-  console.error('usage: scripts/figures.ts --data-dir DIR --run ID --name PREFIX [--out DIR] [--steps N]');
+if (!values['data-dir'] || !(values.run || values['dataset-stats']) || !values.name) {
+  console.error(
+    'usage: scripts/figures.ts --data-dir DIR (--run ID | --dataset-stats ID) --name PREFIX [--out DIR] [--steps N]',
+  );
   process.exit(2);
 }
 fs.mkdirSync(values.out!, { recursive: true });
@@ -77,35 +81,45 @@ const save = async (page: Page, testId: string, file: string) => {
 try {
   const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1.5 });
   await page.goto(url);
-  await page.goto(url.replace('/?', '/?') + `#/run/${values.run}`);
-  await page.getByTestId('chart-accuracy').waitFor();
-  await page.waitForTimeout(2500);
-  for (const c of ['loss', 'accuracy', 'agreement'])
-    await save(page, `chart-${c}`, `${values.name}-${c}.png`);
-  if (await page.getByTestId('confusion').count())
-    await save(page, 'evaluation', `${values.name}-evaluation.png`);
-  await page.goto(url + `#/playground/${values.run}`);
-  await page.getByTestId('pg-grid').waitFor();
-  await page.waitForTimeout(1500);
-  if (values.sprinkle) await page.getByTestId('pg-sprinkle').click();
-  for (let i = 0; i < Number(values.steps); i++) await page.getByTestId('pg-step').click();
-  await page.waitForTimeout(500);
-  await page.locator('main').screenshot({ path: path.join(values.out!, `${values.name}-playground.png`) });
-  console.log(`wrote ${values.name}-playground.png`);
-  if (values.damage) {
-    // the regrowth figure: grown, cut (a radius-7 cut at the centre), regrown
-    const grid = page.getByTestId('pg-grid');
-    await grid.screenshot({ path: path.join(values.out!, `${values.name}-1-grown.png`) });
-    await page.getByTestId('pg-tool-erase').click();
-    await page.getByLabel('Eraser radius in cells').fill('7');
-    const box = (await grid.boundingBox())!;
-    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-    await page.waitForTimeout(300);
-    await grid.screenshot({ path: path.join(values.out!, `${values.name}-2-damaged.png`) });
+  if (values['dataset-stats']) {
+    await page.goto(url + '#/datasets');
+    await page.getByTestId(`dataset-item-${values['dataset-stats']}`).click();
+    await page.getByTestId('dataset-stats').waitFor();
+    await page.getByTestId('stats-split-test').click();
+    await page.waitForTimeout(800);
+    await save(page, 'dataset-stats', `${values.name}-stats.png`);
+  }
+  if (values.run) {
+    await page.goto(url.replace('/?', '/?') + `#/run/${values.run}`);
+    await page.getByTestId('chart-accuracy').waitFor();
+    await page.waitForTimeout(2500);
+    for (const c of ['loss', 'accuracy', 'agreement'])
+      await save(page, `chart-${c}`, `${values.name}-${c}.png`);
+    if (await page.getByTestId('confusion').count())
+      await save(page, 'evaluation', `${values.name}-evaluation.png`);
+    await page.goto(url + `#/playground/${values.run}`);
+    await page.getByTestId('pg-grid').waitFor();
+    await page.waitForTimeout(1500);
+    if (values.sprinkle) await page.getByTestId('pg-sprinkle').click();
     for (let i = 0; i < Number(values.steps); i++) await page.getByTestId('pg-step').click();
     await page.waitForTimeout(500);
-    await grid.screenshot({ path: path.join(values.out!, `${values.name}-3-regrown.png`) });
-    console.log(`wrote ${values.name}-1-grown.png, -2-damaged.png, -3-regrown.png`);
+    await page.locator('main').screenshot({ path: path.join(values.out!, `${values.name}-playground.png`) });
+    console.log(`wrote ${values.name}-playground.png`);
+    if (values.damage) {
+      // the regrowth figure: grown, cut (a radius-7 cut at the centre), regrown
+      const grid = page.getByTestId('pg-grid');
+      await grid.screenshot({ path: path.join(values.out!, `${values.name}-1-grown.png`) });
+      await page.getByTestId('pg-tool-erase').click();
+      await page.getByLabel('Eraser radius in cells').fill('7');
+      const box = (await grid.boundingBox())!;
+      await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+      await page.waitForTimeout(300);
+      await grid.screenshot({ path: path.join(values.out!, `${values.name}-2-damaged.png`) });
+      for (let i = 0; i < Number(values.steps); i++) await page.getByTestId('pg-step').click();
+      await page.waitForTimeout(500);
+      await grid.screenshot({ path: path.join(values.out!, `${values.name}-3-regrown.png`) });
+      console.log(`wrote ${values.name}-1-grown.png, -2-damaged.png, -3-regrown.png`);
+    }
   }
   if (values.screenshot) {
     await page.screenshot({ path: path.join(values.out!, 'screenshot.png') });
