@@ -55,6 +55,31 @@ describe('nca train and eval', () => {
     const ev = nca(['eval', '--run', out.runId as string, '--images', '10', '--data-dir', dir, '--json']);
     expect(ev.status, ev.stderr).toBe(0);
     expect(JSON.parse(ev.stdout)).toMatchObject({ runId: out.runId, iteration: 6, images: 10 });
+
+    // a completed run trains further only when its total is raised, and only upwards
+    const again = nca(['train', '--resume', out.runId as string, '--data-dir', dir, '--json']);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/completed its 6 iterations; raise them/);
+    const lower = nca(['train', '--resume', out.runId as string, '--iterations', '4', '--data-dir', dir]);
+    expect(lower.status).toBe(1);
+    expect(lower.stderr).toMatch(/iterations 4 must be an integer above its current 6/);
+    const further = nca([
+      'train',
+      '--resume',
+      out.runId as string,
+      '--iterations',
+      '8',
+      '--data-dir',
+      dir,
+      '--json',
+    ]);
+    expect(further.status, further.stderr).toBe(0);
+    expect(JSON.parse(further.stdout)).toMatchObject({
+      runId: out.runId,
+      status: 'completed',
+      iterations: 8,
+    });
+    expect(further.stderr).toMatch(/iter 8\/8/);
   });
 
   it('refuses an invalid configuration before anything starts, naming the field', () => {

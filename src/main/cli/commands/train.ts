@@ -22,7 +22,7 @@ const TRAIN_USAGE = [
   '  --config FILE       a JSON run configuration (validated; defaults fill what it leaves out)',
   '  --resume ID         continue a stopped, interrupted, failed or diverged run from its latest checkpoint',
   '  --dataset D         override the dataset (classifiers)',
-  '  --iterations N      override the number of iterations',
+  '  --iterations N      override the number of iterations; with --resume: raise the total (a completed run too)',
   '  --classifier ID     adversarial runs: the classifier run to attack',
   '  --seed N            override the seed',
   '  --threads N         data-parallel worker threads (default: the CPU count)',
@@ -210,6 +210,7 @@ export const trainCommand: CliCommand = {
       let config: RunConfig;
       if (values.resume) {
         runId = values.resume as string;
+        if (values.iterations) store.extendRun(runId, int('iterations', values.iterations as string)!);
         config = store.getRun(runId).config;
         total = config.iterations;
         ctx.stderr(`resuming run ${runId}`);

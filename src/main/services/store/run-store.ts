@@ -504,6 +504,35 @@ export class RunStore {
   }
 
   /**
+   * Raise a run's iteration count so it can train further ("train to N"): only upwards, only while it
+   * is not training, and never below its last stored iteration. The change is logged as an event.
+   */
+  extendRun(id: string, iterations: number): RunRecord {
+    return this.guard(() => {
+      const tx = this.db.transaction(() => {
+        const row = this.row(id);
+        const config = JSON.parse(row.config) as { iterations: number };
+        if (row.status === 'running' || row.status === 'paused')
+          throw new StoreError(
+            'invalid',
+            `run ${id} is ${row.status}: stop it before changing its iterations`,
+          );
+        if (!Number.isInteger(iterations) || iterations <= config.iterations)
+          throw new StoreError(
+            'invalid',
+            `run ${id}: iterations ${iterations} must be an integer above its current ${config.iterations}`,
+          );
+        const parsed = RunConfigSchema.safeParse({ ...config, iterations });
+        if (!parsed.success) throw new StoreError('invalid', `run ${id}: ${describeIssues(parsed.error)}`);
+        this.db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify(parsed.data), id);
+        this.insertEvent(id, 'info', `iterations ${config.iterations} -> ${iterations}`);
+      });
+      tx.immediate();
+      return toRecord(this.row(id));
+    });
+  }
+
+  /**
    * Move a run through its lifecycle. 'running' sets startedAt (first time) and claims the run for
    * this process; a finished status sets endedAt. Logs an event. Invalid transitions throw 'invalid'.
    */

@@ -131,8 +131,12 @@ export class TrainingService {
   async start(id: string): Promise<void> {
     if (this.active.has(id)) throw new ApiError('conflict', `run ${id} is already training`);
     const run = this.o.store.getRun(id);
-    if (run.status === 'completed')
-      throw new ApiError('conflict', `run ${id} has completed; start a new run to train further`);
+    const done = this.o.store.getSummary(id).lastIteration ?? 0;
+    if (run.status === 'completed' && done >= run.config.iterations)
+      throw new ApiError(
+        'conflict',
+        `run ${id} has completed its ${run.config.iterations} iterations; raise them (nca train --resume ${id} --iterations N) or start a new run to train further`,
+      );
     const config = run.config;
     const checkpoints = this.o.store.listCheckpoints(id);
     let checkpoint: Uint8Array | undefined;
