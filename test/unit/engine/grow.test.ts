@@ -2,7 +2,12 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { tf } from '../../../src/main/services/engine/tf.ts';
 import { initBackend } from '../../../src/main/services/engine/backends.ts';
 import { createTrainer } from '../../../src/main/services/engine/trainer.ts';
-import { growParams, makePerceive } from '../../../src/main/services/engine/tasks/grow.ts';
+import {
+  growChunk,
+  growParams,
+  makePerceive,
+  setGrowTapeBudget,
+} from '../../../src/main/services/engine/tasks/grow.ts';
 import { paramCount } from '../../../src/main/services/engine/params.ts';
 import { sobelDepthwiseFilter } from '../../../src/main/services/engine/perceive.ts';
 import type { EngineDataset } from '../../../src/main/services/engine/dataset.ts';
@@ -89,6 +94,47 @@ describe('growing NCA', () => {
     await expect(createTrainer(cfg(bad), null, { keepBackend: true })).rejects.toThrow(
       /target.path: .*not-an-image.png: not a PNG or JPEG/,
     );
+  });
+
+  it('backprops a large batch in memory-sized chunks with the same loss and update as one pass', async () => {
+    // 40x40 with 64 steps needs ~200 MB of tape a sample: the wasm heap fits only one at a time
+    expect(growChunk(1600, 16, 128, 64, 8)).toBe(1);
+    expect(growChunk(100, 16, 32, 16, 4)).toBe(4);
+    const config = {
+      task: 'grow',
+      target: { kind: 'dataset', dataset: 'square', index: 0 },
+      targetSize: 10,
+      padding: 2,
+      hidden: 16,
+      stepsMin: 6,
+      stepsMax: 8,
+      poolSize: 8,
+      batch: 5,
+      damaged: 1,
+      experiment: 'regenerating',
+      compute: { backend: 'wasm' },
+    };
+    const run = async (budget: number | null) => {
+      setGrowTapeBudget(budget);
+      try {
+        const tr = await createTrainer(config, squareDataset(), { keepBackend: true });
+        const losses = [(await tr.step()).loss, (await tr.step()).loss];
+        const ck = tr.saveCheckpoint();
+        await tr.dispose();
+        return { losses, ck };
+      } finally {
+        setGrowTapeBudget(null);
+      }
+    };
+    const whole = await run(null);
+    const chunked = await run(1); // one sample per chunk
+    expect(chunked.losses[0]).toBeCloseTo(whole.losses[0], 6);
+    expect(chunked.losses[1]).toBeCloseTo(whole.losses[1], 5);
+    const { decodeCheckpoint } = await import('../../../src/main/services/engine/checkpoint.ts');
+    const w1 = decodeCheckpoint(whole.ck).arrays.weights as Float32Array;
+    const w2 = decodeCheckpoint(chunked.ck).arrays.weights as Float32Array;
+    expect(maxAbsDiff(w1, w2)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(w1, new Float32Array(w1.length))).toBeGreaterThan(1e-4); // it did train
   });
 
   it('lowers its loss on a small target', async () => {

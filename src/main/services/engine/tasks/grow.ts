@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { tf } from '../tf.ts';
-import { linear } from '../ops.ts';
+import { hostBackend, linear } from '../ops.ts';
 import { adamUpdate, globalNorm, learningRate, newAdamState, type AdamState } from '../adam.ts';
 import type { BackendInfo } from '../backends.ts';
 import { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint } from '../checkpoint.ts';
@@ -180,6 +180,29 @@ export async function growTarget(
   return { rgba: padded, grid };
 }
 
+let tapeBudget: number | null = null;
+/** Tests: force the tape budget in bytes (null: by backend). */
+export function setGrowTapeBudget(bytes: number | null): void {
+  tapeBudget = bytes;
+}
+
+/**
+ * Samples per backprop chunk: the tape holds roughly (3 + 3 + 2) * channels + 3 * hidden floats per
+ * cell and step (state, perception, update, MLP activations and their masks). Host backends (wasm,
+ * cpu) get 384 MB of tape, GPU backends 2 GB; at least one sample.
+ */
+export function growChunk(
+  cells: number,
+  channels: number,
+  hidden: number,
+  steps: number,
+  batch: number,
+): number {
+  const perSample = cells * steps * (8 * channels + 3 * hidden) * 4;
+  const budget = tapeBudget ?? (hostBackend() ? 384 * 2 ** 20 : 2 * 2 ** 30);
+  return Math.max(1, Math.min(batch, Math.floor(budget / perSample)));
+}
+
 export class GrowTrainer implements Trainer {
   readonly task = 'grow' as const;
   readonly threads = 1;
@@ -306,32 +329,53 @@ export class GrowTrainer implements Trainer {
     }
     const steps = c.stepsMin + this.rng.int(c.stepsMax - c.stepsMin);
     const fire = this.fireMasks(B, steps, this.iteration);
-    const x0 = tf.tensor4d(flatten(batch), [B, this.grid, this.grid, C]);
-    const fires = Array.from({ length: steps }, (_, t) =>
-      tf.tensor4d(fire.subarray(t * B * this.cells, (t + 1) * B * this.cells), [B, this.grid, this.grid, 1]),
-    );
     const weights = this.specs.map((s, i) => tf.tensor(this.values[i], s.shape));
-    let final: tf.Tensor | null = null;
-    let loss: number;
-    let grads: Float32Array[];
+    // Backprop through the rollout keeps every step's activations: the batch runs in chunks small
+    // enough for the backend's memory (wasm's heap is a few GB at most), gradients summed.
+    const chunk = growChunk(this.cells, C, c.hidden, steps, B);
+    let loss = 0;
+    const grads: Float32Array[] = this.values.map((v) => new Float32Array(v.length));
+    const out: Float32Array[] = [];
     try {
-      const f = (...args: tf.Tensor[]): tf.Scalar => {
-        const w = Weights.bind(this.specs, args);
-        let x = x0;
-        for (let t = 0; t < steps; t++) x = growStep(x, w, this.perception.perceive, fires[t], this.thr);
-        final = tf.keep(x);
-        const rgba = tf.slice(x, [0, 0, 0, 0], [B, this.grid, this.grid, 4]);
-        return tf.mean(tf.square(tf.sub(rgba, this.targetT))) as tf.Scalar;
-      };
-      const r = tf.valueAndGrads(f)(weights);
-      loss = (await r.value.data())[0];
-      grads = (await Promise.all(r.grads.map((g) => g.data()))) as Float32Array[];
-      tf.dispose([r.value, ...r.grads]);
-      const out = (await (final as unknown as tf.Tensor).data()) as Float32Array;
-      batch = Array.from({ length: B }, (_, b) => out.slice(b * this.cells * C, (b + 1) * this.cells * C));
+      for (let b0 = 0; b0 < B; b0 += chunk) {
+        const m = Math.min(chunk, B - b0);
+        const x0 = tf.tensor4d(flatten(batch.slice(b0, b0 + m)), [m, this.grid, this.grid, C]);
+        const fires = Array.from({ length: steps }, (_, t) =>
+          tf.tensor4d(fire.subarray((t * B + b0) * this.cells, (t * B + b0 + m) * this.cells), [
+            m,
+            this.grid,
+            this.grid,
+            1,
+          ]),
+        );
+        let final: tf.Tensor | null = null;
+        try {
+          const f = (...args: tf.Tensor[]): tf.Scalar => {
+            const w = Weights.bind(this.specs, args);
+            let x = x0;
+            for (let t = 0; t < steps; t++) x = growStep(x, w, this.perception.perceive, fires[t], this.thr);
+            final = tf.keep(x);
+            const rgba = tf.slice(x, [0, 0, 0, 0], [m, this.grid, this.grid, 4]);
+            // this chunk's share of the batch mean
+            return tf.mul(tf.mean(tf.square(tf.sub(rgba, this.targetT))), m / B) as tf.Scalar;
+          };
+          const r = tf.valueAndGrads(f)(weights);
+          loss += (await r.value.data())[0];
+          const g = (await Promise.all(r.grads.map((x) => x.data()))) as Float32Array[];
+          g.forEach((gi, i) => {
+            for (let j = 0; j < gi.length; j++) grads[i][j] += gi[j];
+          });
+          tf.dispose([r.value, ...r.grads]);
+          const o = (await (final as unknown as tf.Tensor).data()) as Float32Array;
+          for (let b = 0; b < m; b++) out.push(o.slice(b * this.cells * C, (b + 1) * this.cells * C));
+        } finally {
+          tf.dispose([x0, ...fires]);
+          (final as tf.Tensor | null)?.dispose();
+        }
+      }
+      batch = out;
     } finally {
-      tf.dispose([x0, ...fires, ...weights]);
-      (final as tf.Tensor | null)?.dispose();
+      tf.dispose(weights);
     }
     const gradNorm = globalNorm(grads);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
