@@ -24,6 +24,8 @@ const { values } = parseArgs({
     sprinkle: { type: 'boolean', default: false },
     /** growing runs: after stepping, cut the centre out with the erase tool and step again */
     damage: { type: 'boolean', default: false },
+    /** the playground's "Show" choice for the grid figures (e.g. ch3: the alpha channel as a heat map) */
+    view: { type: 'string' },
     /** also (or only, without --run) the Datasets view's statistics of this dataset, test split */
     'dataset-stats': { type: 'string' },
   },
@@ -91,15 +93,18 @@ try {
   }
   if (values.run) {
     await page.goto(url.replace('/?', '/?') + `#/run/${values.run}`);
-    await page.getByTestId('chart-accuracy').waitFor();
+    await page.getByTestId('chart-loss').waitFor();
     await page.waitForTimeout(2500);
+    // growing runs chart only their loss
     for (const c of ['loss', 'accuracy', 'agreement'])
-      await save(page, `chart-${c}`, `${values.name}-${c}.png`);
+      if (await page.getByTestId(`chart-${c}`).count())
+        await save(page, `chart-${c}`, `${values.name}-${c}.png`);
     if (await page.getByTestId('confusion').count())
       await save(page, 'evaluation', `${values.name}-evaluation.png`);
     await page.goto(url + `#/playground/${values.run}`);
     await page.getByTestId('pg-grid').waitFor();
     await page.waitForTimeout(1500);
+    if (values.view) await page.getByTestId('pg-view').selectOption(values.view);
     if (values.sprinkle) await page.getByTestId('pg-sprinkle').click();
     for (let i = 0; i < Number(values.steps); i++) await page.getByTestId('pg-step').click();
     await page.waitForTimeout(500);
@@ -113,7 +118,7 @@ try {
       await page.getByLabel('Eraser radius in cells').fill('7');
       const box = (await grid.boundingBox())!;
       await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-      await page.waitForTimeout(300);
+      await page.waitForTimeout(1500);
       await grid.screenshot({ path: path.join(values.out!, `${values.name}-2-damaged.png`) });
       for (let i = 0; i < Number(values.steps); i++) await page.getByTestId('pg-step').click();
       await page.waitForTimeout(500);
