@@ -16,10 +16,27 @@ test('a fresh install lists the shipped models and opens one in the playground',
     await shot(page, 'runs-pretrained');
     await page.getByTestId('nav-playground').click();
     await expect(page.getByTestId('pg-grid')).toBeVisible();
+    const open = async (title: string) => {
+      const option = page.getByTestId('pg-run').locator('option', { hasText: title });
+      await page.getByTestId('pg-run').selectOption((await option.getAttribute('value'))!);
+      await page.getByTestId('pg-open').click();
+      await expect(page.getByTestId('pg-step-count')).toContainText('step 0');
+    };
+    // a classifier: it predicts
+    await open(index.models.find((m) => m.id === 'mnist')!.title);
     for (let i = 0; i < 20; i++) await page.getByTestId('pg-step').click();
     await expect(page.getByTestId('pg-step-count')).toContainText('20');
     await expect(page.getByTestId('pg-majority')).not.toBeEmpty();
     await shot(page, 'playground-pretrained');
+    // a growing NCA: it grows from its seed, with no prediction panel
+    const grow = index.models.find((m) => m.id.startsWith('grow-'));
+    if (grow) {
+      await open(grow.title);
+      for (let i = 0; i < 30; i++) await page.getByTestId('pg-step').click();
+      await expect(page.getByTestId('pg-step-count')).toContainText('30');
+      await expect(page.getByTestId('pg-prediction')).toHaveCount(0);
+      await shot(page, 'playground-pretrained-grow');
+    }
   } finally {
     await server.stop();
   }
