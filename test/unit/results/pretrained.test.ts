@@ -136,64 +136,70 @@ describe('shipped models in resources/models', () => {
     }
   });
 
+  // a model check rolls out hundreds of images: ~25 s on two free cores, more on a busy machine
+  const CHECK_TIMEOUT = 240_000;
+
+  /** Import a shipped model into a fresh store and hand its best checkpoint and the docs to `check`. */
+  const withShipped = async (
+    e: (typeof entries)[number],
+    check: (ck: Uint8Array, dataDir: string, docs: string) => Promise<void>,
+  ) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-check-'));
+    const store = RunStore.open(dir);
+    try {
+      const run = store.importRun(path.join(modelsDir, e.file));
+      const ck = store.loadCheckpoint(run.id, 'best');
+      expect(isModelOnly(ck.data)).toBe(true);
+      await check(ck.data, dir, fs.readFileSync(path.join(repo, 'docs/results.md'), 'utf8'));
+    } finally {
+      store.close();
+    }
+  };
+
   for (const e of entries.filter((x) => x.check)) {
-    it(`${e.id} scores what docs/results.md states on test images ${e.check!.start}..${e.check!.start + e.check!.count - 1}`, async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-check-'));
-      const store = RunStore.open(dir);
-      try {
-        const run = store.importRun(path.join(modelsDir, e.file));
-        const ck = store.loadCheckpoint(run.id, 'best');
-        expect(isModelOnly(ck.data)).toBe(true);
-        const dataset = await loadDataset(e.dataset, { dataDir: dir, env: datasetsEnv });
-        const got = await evaluateModelSlice(ck.data, dataset, e.check!);
-        expect(got.perCellAccuracy).toBeCloseTo(e.check!.perCellAccuracy, 1);
-        expect(Math.abs(got.perCellAccuracy - e.check!.perCellAccuracy)).toBeLessThanOrEqual(0.02);
-        expect(Math.abs(got.agreement - e.check!.agreement)).toBeLessThanOrEqual(0.02);
-        const docs = fs.readFileSync(path.join(repo, 'docs/results.md'), 'utf8');
-        expect(docs).toContain(`${(e.check!.perCellAccuracy * 100).toFixed(1)}%`);
-      } finally {
-        store.close();
-      }
-    });
+    it(
+      `${e.id} scores what docs/results.md states on test images ${e.check!.start}..${e.check!.start + e.check!.count - 1}`,
+      () =>
+        withShipped(e, async (ck, dir, docs) => {
+          const dataset = await loadDataset(e.dataset, { dataDir: dir, env: datasetsEnv });
+          const got = await evaluateModelSlice(ck, dataset, e.check!);
+          expect(Math.abs(got.perCellAccuracy - e.check!.perCellAccuracy)).toBeLessThanOrEqual(0.02);
+          expect(Math.abs(got.agreement - e.check!.agreement)).toBeLessThanOrEqual(0.02);
+          expect(docs).toContain(`${(e.check!.perCellAccuracy * 100).toFixed(1)}%`);
+        }),
+      CHECK_TIMEOUT,
+    );
   }
 
   for (const e of entries.filter((x) => x.attack)) {
-    it(`${e.id} flips what docs/results.md states at p = ${e.attack!.fraction}`, async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-check-'));
-      const store = RunStore.open(dir);
-      try {
-        const run = store.importRun(path.join(modelsDir, e.file));
-        const ck = store.loadCheckpoint(run.id, 'best');
-        const dataset = await loadDataset(e.dataset, { dataDir: dir, env: datasetsEnv });
-        const got = await evaluateAttackSlice(ck.data, dataset, e.attack!);
-        expect(Math.abs(got.success - e.attack!.success)).toBeLessThanOrEqual(0.02);
-        const docs = fs.readFileSync(path.join(repo, 'docs/results.md'), 'utf8');
-        expect(docs).toContain(`${(e.attack!.success * 100).toFixed(1)}%`);
-      } finally {
-        store.close();
-      }
-    });
+    it(
+      `${e.id} flips what docs/results.md states at p = ${e.attack!.fraction}`,
+      () =>
+        withShipped(e, async (ck, dir, docs) => {
+          const dataset = await loadDataset(e.dataset, { dataDir: dir, env: datasetsEnv });
+          const got = await evaluateAttackSlice(ck, dataset, e.attack!);
+          expect(Math.abs(got.success - e.attack!.success)).toBeLessThanOrEqual(0.02);
+          expect(docs).toContain(`${(e.attack!.success * 100).toFixed(1)}%`);
+        }),
+      CHECK_TIMEOUT,
+    );
   }
 
   for (const e of entries.filter((x) => x.grow)) {
-    it(`${e.id} grows and regrows to the loss docs/results.md states`, async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-check-'));
-      const store = RunStore.open(dir);
-      try {
-        const run = store.importRun(path.join(modelsDir, e.file));
-        const ck = store.loadCheckpoint(run.id, 'best');
-        const got = await evaluateGrowModel(ck.data, { steps: e.grow!.steps });
-        // the loss is an MSE, not a percentage: 10% relative tolerance
-        expect(Math.abs(got.loss - e.grow!.loss)).toBeLessThanOrEqual(0.1 * e.grow!.loss + 1e-4);
-        expect(Math.abs(got.regrownLoss - e.grow!.regrownLoss)).toBeLessThanOrEqual(
-          0.1 * e.grow!.regrownLoss + 1e-4,
-        );
-        expect(got.damagedLoss).toBeGreaterThan(got.regrownLoss); // it does regrow
-        const docs = fs.readFileSync(path.join(repo, 'docs/results.md'), 'utf8');
-        expect(docs).toContain(e.grow!.loss.toFixed(4));
-      } finally {
-        store.close();
-      }
-    });
+    it(
+      `${e.id} grows and regrows to the loss docs/results.md states`,
+      () =>
+        withShipped(e, async (ck, _dir, docs) => {
+          const got = await evaluateGrowModel(ck, { steps: e.grow!.steps });
+          // the loss is an MSE, not a percentage: 10% relative tolerance
+          const near = (x: number, want: number) =>
+            expect(Math.abs(x - want)).toBeLessThanOrEqual(0.1 * want + 1e-4);
+          near(got.loss, e.grow!.loss);
+          near(got.regrownLoss, e.grow!.regrownLoss);
+          expect(got.damagedLoss).toBeGreaterThan(got.regrownLoss); // it does regrow
+          expect(docs).toContain(e.grow!.loss.toFixed(4));
+        }),
+      CHECK_TIMEOUT,
+    );
   }
 });
