@@ -10,6 +10,14 @@ import { z } from 'zod';
 import type { RunStore } from './store/index.ts';
 import type { Logger } from '../util/log.ts';
 
+/** A fixed slice of a test split that a shipped model's figure is measured on. */
+const testSlice = {
+  split: z.literal('test'),
+  start: z.number().int().min(0),
+  count: z.number().int().min(1),
+  steps: z.number().int().min(1),
+};
+
 export const PretrainedEntrySchema = z.object({
   id: z.string().min(1),
   title: z.string(),
@@ -22,10 +30,7 @@ export const PretrainedEntrySchema = z.object({
   /** what the shipped weights score on a fixed slice of the test split (checked by a test) */
   check: z
     .object({
-      split: z.literal('test'),
-      start: z.number().int().min(0),
-      count: z.number().int().min(1),
-      steps: z.number().int().min(1),
+      ...testSlice,
       perCellAccuracy: z.number(),
       agreement: z.number(),
     })
@@ -33,10 +38,7 @@ export const PretrainedEntrySchema = z.object({
   /** adversaries: the attack success on a fixed slice at one adversary fraction (checked by a test) */
   attack: z
     .object({
-      split: z.literal('test'),
-      start: z.number().int().min(0),
-      count: z.number().int().min(1),
-      steps: z.number().int().min(1),
+      ...testSlice,
       fraction: z.number().min(0).max(1),
       success: z.number(),
     })
