@@ -7,21 +7,11 @@
  */
 import { z } from 'zod';
 import { RunConfigSchema } from './nca-config.ts';
-import { RunListFilterSchema } from './runs.ts';
+import { MetricFieldSchema as MetricField, RunListFilterSchema } from './runs.ts';
 import type { ContractResults } from './contract-results.ts';
 
 const Id = z.string().min(1).max(64);
 const Empty = z.object({}).strict().default({});
-const MetricField = z.enum([
-  'loss',
-  'perCellAccuracy',
-  'agreement',
-  'lr',
-  'gradNorm',
-  'iterationMs',
-  'cellsPerSec',
-  'wallMs',
-]);
 
 /** Request parameter schemas, one per method. */
 export const methods = {

@@ -53,6 +53,9 @@ export const MetricFieldSchema = z.enum([
 ]);
 export type MetricField = z.infer<typeof MetricFieldSchema>;
 export const METRIC_FIELDS: readonly MetricField[] = MetricFieldSchema.options;
+/** A metrics table's columns in stored and exported order: the iteration, then every field. */
+export const METRIC_COLUMNS = ['iteration', ...METRIC_FIELDS] as const;
+export type MetricColumn = (typeof METRIC_COLUMNS)[number];
 
 export const RunRecordSchema = z.object({
   id: z.string().min(1).max(64),

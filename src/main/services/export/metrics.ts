@@ -11,23 +11,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Evaluation } from '../../../shared/metrics.ts';
-import type { MetricColumns, RunRecord } from '../../../shared/runs.ts';
+import { METRIC_COLUMNS, type MetricColumns, type RunRecord } from '../../../shared/runs.ts';
 import { ExportInputError } from './video.ts';
 
 export const METRICS_FORMAT = 'nca-metrics/1';
 
 /** Metric columns in file order (iteration first). */
-export const METRIC_CSV_COLUMNS = [
-  'iteration',
-  'loss',
-  'perCellAccuracy',
-  'agreement',
-  'lr',
-  'gradNorm',
-  'iterationMs',
-  'cellsPerSec',
-  'wallMs',
-] as const;
+export const METRIC_CSV_COLUMNS = METRIC_COLUMNS;
 
 /** What the exporter needs from the run store (RunStore satisfies it). */
 export interface MetricsStore {

@@ -5,6 +5,7 @@
  * A failed background flush keeps the rows and makes the next push() throw, so nothing is lost silently.
  */
 import type { IterationMetrics } from '../../../shared/metrics.ts';
+import { METRIC_COLUMNS, type MetricColumns } from '../../../shared/runs.ts';
 import { StoreError } from './errors.ts';
 
 export interface MetricWriter {
@@ -27,23 +28,9 @@ export interface MetricWriterOptions {
   onError?: (err: Error) => void;
 }
 
-export const METRIC_COLUMNS = [
-  'iteration',
-  'loss',
-  'perCellAccuracy',
-  'agreement',
-  'lr',
-  'gradNorm',
-  'iterationMs',
-  'cellsPerSec',
-  'wallMs',
-] as const;
-
-export type ColumnBatch = Record<(typeof METRIC_COLUMNS)[number], Float64Array>;
-
 export function createMetricWriter(
   runId: string,
-  writeChunk: (runId: string, batch: ColumnBatch) => void,
+  writeChunk: (runId: string, batch: MetricColumns) => void,
   options: MetricWriterOptions = {},
 ): MetricWriter {
   const intervalMs = options.intervalMs ?? 500;
@@ -59,7 +46,7 @@ export function createMetricWriter(
   const flush = () => {
     if (rows.length === 0) return;
     const n = rows.length;
-    const batch = {} as ColumnBatch;
+    const batch = {} as MetricColumns;
     for (const column of METRIC_COLUMNS) {
       const values = new Float64Array(n);
       for (let i = 0; i < n; i++) values[i] = rows[i][column];

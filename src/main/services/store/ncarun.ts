@@ -6,9 +6,8 @@
 import { createHash } from 'node:crypto';
 import { unzipSync, zipSync, type Zippable } from 'fflate';
 import { z } from 'zod';
-import { RunRecordSchema, RecordingDtypeSchema } from '../../../shared/runs.ts';
+import { METRIC_COLUMNS, RunRecordSchema, RecordingDtypeSchema } from '../../../shared/runs.ts';
 import { StoreError } from './errors.ts';
-import { METRIC_COLUMNS } from './metric-writer.ts';
 
 export const NCARUN_FORMAT = 'ncarun';
 export const NCARUN_VERSION = 1;

@@ -29,6 +29,8 @@ import {
   type CheckpointChoice,
   type CheckpointMeta,
   type EventLevel,
+  METRIC_COLUMNS,
+  type MetricColumn,
   type MetricColumns,
   type MetricField,
   type MetricSeries,
@@ -47,13 +49,7 @@ import {
 import packageJson from '../../../../package.json' with { type: 'json' };
 import { downsampleMinMax, float64View } from './downsample.ts';
 import { StoreError, toStoreError } from './errors.ts';
-import {
-  createMetricWriter,
-  METRIC_COLUMNS,
-  type ColumnBatch,
-  type MetricWriter,
-  type MetricWriterOptions,
-} from './metric-writer.ts';
+import { createMetricWriter, type MetricWriter, type MetricWriterOptions } from './metric-writer.ts';
 import { NCARUN_FORMAT, NCARUN_VERSION, packNcarun, unpackNcarun, type Manifest } from './ncarun.ts';
 import { sqliteNativeBinding } from './native.ts';
 import { applyMigrations, OWN_TABLES, SCHEMA_VERSION } from './schema.ts';
@@ -94,7 +90,7 @@ export interface SaveRecordingInput {
   data: Uint8Array;
 }
 
-const SQL_COLUMN: Record<(typeof METRIC_COLUMNS)[number], string> = {
+const SQL_COLUMN: Record<MetricColumn, string> = {
   iteration: 'iteration',
   loss: 'loss',
   perCellAccuracy: 'per_cell_accuracy',
@@ -613,7 +609,7 @@ export class RunStore {
   }
 
   /** Write one columnar batch of metric rows (one transaction) and update the run's aggregates. */
-  private writeChunk(runId: string, batch: ColumnBatch): void {
+  private writeChunk(runId: string, batch: MetricColumns): void {
     const n = batch.iteration.length;
     if (n === 0) return;
     let first = Infinity;
@@ -696,7 +692,7 @@ export class RunStore {
       .raw(true);
     const chunks = ids.map((id) => (select.get(id) as Buffer[]).map((b) => float64View(b)));
     const total = chunks.reduce((sum, c) => sum + c[0].length, 0);
-    const merged = {} as ColumnBatch;
+    const merged = {} as MetricColumns;
     METRIC_COLUMNS.forEach((name, k) => {
       const out = new Float64Array(total);
       let offset = 0;
@@ -744,11 +740,7 @@ export class RunStore {
   }
 
   /** Concatenate the stored columns of a run (rows with iteration >= fromIteration). */
-  private readColumns(
-    runId: string,
-    columns: readonly (typeof METRIC_COLUMNS)[number][],
-    fromIteration?: number,
-  ) {
+  private readColumns(runId: string, columns: readonly MetricColumn[], fromIteration?: number) {
     const wanted = columns.includes('iteration') ? columns : (['iteration', ...columns] as const);
     const sql = `SELECT row_count, ${wanted.map((c) => SQL_COLUMN[c]).join(', ')} FROM metric_chunks
       WHERE run_id = ? ${fromIteration !== undefined ? 'AND last_iteration >= ?' : ''} ORDER BY first_iteration, id`;
@@ -758,7 +750,7 @@ export class RunStore {
     ) as unknown[][];
     let total = 0;
     for (const c of chunks) total += c[0] as number;
-    const out = {} as Record<(typeof METRIC_COLUMNS)[number], Float64Array>;
+    const out = {} as Record<MetricColumn, Float64Array>;
     for (const c of wanted) out[c] = new Float64Array(total);
     let offset = 0;
     for (const chunk of chunks) {
@@ -834,7 +826,7 @@ export class RunStore {
             'SELECT id FROM metric_chunks WHERE run_id = ? AND first_iteration <= ? AND last_iteration > ?',
           )
           .all(runId, iteration, iteration) as { id: number }[];
-        const kept: ColumnBatch[] = [];
+        const kept: MetricColumns[] = [];
         for (const { id } of straddling) {
           const chunk = this.db
             .prepare(
@@ -847,7 +839,7 @@ export class RunStore {
           cols[0].forEach((it, i) => {
             if (it <= iteration) keep.push(i);
           });
-          const batch = {} as ColumnBatch;
+          const batch = {} as MetricColumns;
           METRIC_COLUMNS.forEach((c, k) => (batch[c] = Float64Array.from(keep, (i) => cols[k][i])));
           kept.push(batch);
         }
@@ -1419,7 +1411,7 @@ export class RunStore {
       }
       const rows = manifest.metrics.rows;
       const metricView = new Float64Array(files[manifest.metrics.file].slice().buffer);
-      const batch = {} as ColumnBatch;
+      const batch = {} as MetricColumns;
       METRIC_COLUMNS.forEach((c, k) => (batch[c] = metricView.subarray(k * rows, (k + 1) * rows)));
 
       const run = manifest.run;
@@ -1460,7 +1452,7 @@ export class RunStore {
           );
         // Re-chunk the metrics in blocks of 4096 rows.
         for (let start = 0; start < rows; start += 4096) {
-          const part = {} as ColumnBatch;
+          const part = {} as MetricColumns;
           for (const c of METRIC_COLUMNS) part[c] = batch[c].subarray(start, Math.min(rows, start + 4096));
           this.writeChunk(id, part);
         }
