@@ -195,6 +195,32 @@ export function shardAliveMasks(states: Float32Array[], s: ClassifySettings): Ui
 }
 
 /**
+ * What training and evaluating a shard both start from: its alive cells as rows, their random draws
+ * for `steps` steps, and (wasm/cpu, alive-only) whether to compute only the rows that fire (same
+ * values, half the FLOPs). The caller disposes `consts`.
+ */
+function prepareShard(s: ClassifySettings, shard: Shard, steps: number) {
+  const alive = shardAliveMasks(shard.states, s);
+  const g = buildGeometry(
+    shard.states,
+    alive,
+    s.height,
+    s.width,
+    s.arch.channels,
+    classifierKernel(s.arch),
+    s.aliveOnly,
+  );
+  return {
+    g,
+    rnd: drawRandom(g, s, shard.streams, steps),
+    consts: new ClassifierConstants(s.arch),
+    gather: makeNeighbourGather(g.table),
+    useFired: s.aliveOnly && gatherMode() === 'host',
+    mixRows: mixOfRows(g, shard.adversaryMasks),
+  };
+}
+
+/**
  * Run `steps` steps on a shard, then (training) the loss and the gradients with respect to `weights`
  * (or, adversarial, with respect to the adversary's weights, the classifier frozen).
  */
@@ -207,23 +233,8 @@ export async function trainShard(
 ): Promise<ShardResult> {
   const a = s.arch;
   const nc = a.numClasses;
-  const alive = shardAliveMasks(shard.states, s);
-  const g = buildGeometry(
-    shard.states,
-    alive,
-    s.height,
-    s.width,
-    a.channels,
-    classifierKernel(a),
-    s.aliveOnly,
-  );
-  const rnd = drawRandom(g, s, shard.streams, s.steps);
-  const consts = new ClassifierConstants(a);
-  const gather = makeNeighbourGather(g.table);
+  const { g, rnd, consts, gather, useFired, mixRows } = prepareShard(s, shard, s.steps);
   const x0 = tf.tensor2d(gatherRows(g, shard.states), [g.rows, a.channels]);
-  // wasm/cpu, alive-only: compute only the rows that fire (same values, half the FLOPs)
-  const useFired = s.aliveOnly && gatherMode() === 'host';
-  const mixRows = mixOfRows(g, shard.adversaryMasks);
   const fired = useFired ? rnd.masks.map((m, t) => firedInputs(g, m, rnd.noises?.[t] ?? null, mixRows)) : [];
   const masks = useFired ? [] : rnd.masks.map((m) => tf.tensor2d(m, [g.rows, 1]));
   const noises = useFired ? null : (rnd.noises?.map((n) => tf.tensor2d(n, [g.rows, a.channels - 1])) ?? null);
@@ -335,22 +346,8 @@ export async function evaluateShard(
 ): Promise<{ perStep: ReadoutStats[]; finalPredictions: { cells: Int32Array; labels: Int32Array }[] }> {
   const a = s.arch;
   const nc = a.numClasses;
-  const alive = shardAliveMasks(shard.states, s);
-  const g = buildGeometry(
-    shard.states,
-    alive,
-    s.height,
-    s.width,
-    a.channels,
-    classifierKernel(a),
-    s.aliveOnly,
-  );
-  const rnd = drawRandom(g, s, shard.streams, steps);
-  const consts = new ClassifierConstants(a);
-  const gather = makeNeighbourGather(g.table);
+  const { g, rnd, consts, gather, useFired, mixRows } = prepareShard(s, shard, steps);
   const w = Weights.bind(specs, weights);
-  const useFired = s.aliveOnly && gatherMode() === 'host';
-  const mixRows = mixOfRows(g, shard.adversaryMasks);
   const mix = mixRows && !useFired ? tf.tensor2d(mixRows, [g.rows, 1]) : null;
   const advWeights = adversary ? Weights.bind(adversary.specs, adversary.weights) : null;
   let x = tf.tensor2d(gatherRows(g, shard.states), [g.rows, a.channels]);
