@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { chromiumLaunchOptions } from './test/e2e/browser-mode.ts';
 
 /** E2E tests drive browser mode in Debian's Chromium (never a downloaded browser). */
 export default defineConfig({
@@ -10,17 +11,6 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     viewport: { width: 1360, height: 860 },
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    },
+    launchOptions: chromiumLaunchOptions,
   },
 });

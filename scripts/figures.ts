@@ -5,11 +5,11 @@
  *   node --import tsx scripts/figures.ts --data-dir DIR --run ID --name PREFIX [--out docs/figures]
  *        [--steps N] [--screenshot] [--sprinkle] [--damage]
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from '@playwright/test';
+import { chromiumLaunchOptions, startServer } from '../test/e2e/browser-mode.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -38,42 +38,10 @@ if (!values['data-dir'] || !(values.run || values['dataset-stats']) || !values.n
 }
 fs.mkdirSync(values.out!, { recursive: true });
 
-const server = spawn(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    'src/main/cli/index.ts',
-    'serve',
-    '--port',
-    '0',
-    '--json',
-    '--data-dir',
-    values['data-dir']!,
-  ],
-  { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
-);
-const url = await new Promise<string>((resolve, reject) => {
-  let out = '';
-  server.stdout!.on('data', (d) => {
-    out += d;
-    if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0]) as { url: string }).url);
-  });
-  server.once('exit', (c) => reject(new Error(`serve exited with ${c}`)));
-});
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+// the pretrained models install into DIR if they are not there yet, as in the app
+const server = await startServer({ dataDir: values['data-dir']!, pretrained: true });
+const url = server.url;
+const browser = await chromium.launch(chromiumLaunchOptions);
 const save = async (page: Page, testId: string, file: string) => {
   const el = page.getByTestId(testId).first();
   await el.scrollIntoViewIfNeeded();
@@ -132,5 +100,5 @@ try {
   }
 } finally {
   await browser.close();
-  server.kill('SIGTERM');
+  await server.stop();
 }

@@ -1,77 +1,13 @@
 /**
- * Starts the real browser-mode server (`nca serve`) as a child process on a free loopback port with
- * a fresh data directory, once per test file, and hands the tokened URL to the tests.
+ * The e2e fixture: one browser-mode server (browser-mode.ts) per test file, and screenshots.
  */
 import { test as base } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { repoRoot, startServer, type ServerInfo } from './browser-mode.ts';
 
-export const repoRoot = path.resolve(import.meta.dirname, '../..');
-export const sharedDatasets = path.resolve(repoRoot, '../shared/datasets');
+export { repoRoot, startServer, type ServerInfo } from './browser-mode.ts';
 export const screenshotDir = path.join(repoRoot, 'test-results/screenshots');
-
-export interface ServerInfo {
-  url: string;
-  origin: string;
-  token: string;
-  dataDir: string;
-}
-
-export async function startServer(
-  extraEnv: Record<string, string> = {},
-  opts: { pretrained?: boolean } = {},
-): Promise<ServerInfo & { proc: ChildProcess; stop(): Promise<void> }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-e2e-'));
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/main/cli/index.ts',
-      'serve',
-      '--port',
-      '0',
-      '--json',
-      ...(opts.pretrained ? [] : ['--no-pretrained']),
-      '--data-dir',
-      dataDir,
-    ],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, NCA_DATASETS_PATH: sharedDatasets, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  proc.stderr!.on('data', (d) => (stderr += d));
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(out.slice(0, nl));
-    });
-    proc.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-    setTimeout(() => reject(new Error(`serve did not start in 60 s: ${stderr}`)), 60_000);
-  });
-  const { url } = JSON.parse(line) as { url: string };
-  const u = new URL(url);
-  return {
-    url,
-    origin: u.origin,
-    token: u.searchParams.get('token')!,
-    dataDir,
-    proc,
-    async stop() {
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        await new Promise((r) => proc.once('exit', r));
-      }
-    },
-  };
-}
 
 /**
  * One server (and one fresh data directory) per test file, shared by the tests of that file: a

@@ -7,7 +7,7 @@ const index = JSON.parse(fs.readFileSync(path.join(repoRoot, 'resources/models/i
 };
 
 test('a fresh install lists the shipped models and opens one in the playground', async ({ page }) => {
-  const server = await startServer({}, { pretrained: true });
+  const server = await startServer({ pretrained: true });
   try {
     await page.goto(server.url);
     const rows = page.getByTestId('run-row');
