@@ -101,7 +101,10 @@ try {
   const index = fs.existsSync(indexFile)
     ? PretrainedIndexSchema.parse(JSON.parse(fs.readFileSync(indexFile, 'utf8')))
     : { models: [] };
-  index.models = [...index.models.filter((m) => m.id !== entry.id), entry];
+  // a re-shipped model keeps its place in the list (the UI lists them in this order)
+  const at = index.models.findIndex((m) => m.id === entry.id);
+  if (at >= 0) index.models[at] = entry;
+  else index.models.push(entry);
   fs.writeFileSync(indexFile, JSON.stringify(index, null, 2) + '\n');
   console.log(
     `wrote ${path.join(modelsDir, file)} (${(fs.statSync(path.join(modelsDir, file)).size / 1024).toFixed(0)} KB) and index.json`,
