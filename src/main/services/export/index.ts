@@ -38,7 +38,6 @@ export {
   exportMetrics,
   csvField,
   METRICS_FORMAT,
-  METRIC_CSV_COLUMNS,
   type MetricsExportResult,
   type MetricsStore,
 } from './metrics.ts';

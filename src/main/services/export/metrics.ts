@@ -16,9 +16,6 @@ import { ExportInputError } from './video.ts';
 
 export const METRICS_FORMAT = 'nca-metrics/1';
 
-/** Metric columns in file order (iteration first). */
-export const METRIC_CSV_COLUMNS = METRIC_COLUMNS;
-
 /** What the exporter needs from the run store (RunStore satisfies it). */
 export interface MetricsStore {
   getRun(id: string): RunRecord;
@@ -77,14 +74,14 @@ export async function exportMetrics(
   try {
     const work = (async () => {
       if (format === 'csv') {
-        await writeAll(stream, ['runId', 'runName', ...METRIC_CSV_COLUMNS].join(',') + '\n');
+        await writeAll(stream, ['runId', 'runName', ...METRIC_COLUMNS].join(',') + '\n');
         for (const { record, columns } of runs) {
           const prefix = `${csvField(record.id)},${csvField(record.name)},`;
           const n = columns.iteration.length;
           for (let start = 0; start < n; start += BLOCK_ROWS) {
             let block = '';
             for (let i = start; i < Math.min(n, start + BLOCK_ROWS); i++)
-              block += prefix + METRIC_CSV_COLUMNS.map((c) => csvNumber(columns[c][i])).join(',') + '\n';
+              block += prefix + METRIC_COLUMNS.map((c) => csvNumber(columns[c][i])).join(',') + '\n';
             await writeAll(stream, block);
           }
           rows += n;
@@ -106,7 +103,7 @@ export async function exportMetrics(
             config: record.config,
           };
           await writeAll(stream, `${r ? ',' : ''}${finiteJson(head).slice(0, -1)},"metrics":{`);
-          for (const [c, name] of METRIC_CSV_COLUMNS.entries()) {
+          for (const [c, name] of METRIC_COLUMNS.entries()) {
             await writeAll(stream, `${c ? ',' : ''}${JSON.stringify(name)}:[`);
             const values = columns[name];
             for (let start = 0; start < values.length; start += BLOCK_ROWS) {
