@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import WebSocket from 'ws';
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import { expect, shot, test, type ServerInfo } from './fixtures.ts';
 
 interface Reply {
@@ -40,6 +40,16 @@ class Api {
 }
 
 /** a classifier small enough to train in seconds on two cores, evaluated and checkpointed */
+/** distinct colours painted on a canvas (1: blank) */
+const colours = (canvas: Locator) =>
+  canvas.evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set<number>();
+    for (let i = 0; i < d.length; i += 4)
+      seen.add((d[i] << 24) | (d[i + 1] << 16) | (d[i + 2] << 8) | d[i + 3]);
+    return seen.size;
+  });
+
 const tinyConfig = (lr: number, hidden: number) => ({
   task: 'classify',
   dataset: 'glyphs',
@@ -150,6 +160,10 @@ test('compare: play side by side, then export a GIF and an MP4 from the UI', asy
   const panels = page.getByTestId('lockstep-panel');
   await expect(panels).toHaveCount(2);
   await expect(page.getByTestId('lockstep-play')).toBeEnabled({ timeout: 60_000 });
+  // at step 0, before any step, every grid already shows the chosen test image (its first frame,
+  // sent while the panel was opening, is not lost): more than one colour on the canvas
+  for (const grid of await page.getByTestId('lockstep-grid').all())
+    await expect.poll(() => colours(grid), { timeout: 5_000 }).toBeGreaterThan(1);
   await page.getByTestId('lockstep-step').click();
   await expect(page.getByTestId('lockstep-step-count')).toHaveText('step 1');
   await page.getByTestId('lockstep-play').click();
