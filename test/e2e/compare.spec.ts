@@ -173,6 +173,8 @@ test('compare: play side by side, then export a GIF and an MP4 from the UI', asy
     )
     .toBeGreaterThan(5);
   await page.getByTestId('lockstep-play').click(); // pause
+  // a tick already sent lands; then Step is enabled again and nothing moves any more
+  await expect(page.getByTestId('lockstep-step')).toBeEnabled();
   const paused = await page.getByTestId('lockstep-step-count').textContent();
   await page.waitForTimeout(500);
   await expect(page.getByTestId('lockstep-step-count')).toHaveText(paused!);
