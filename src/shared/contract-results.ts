@@ -154,6 +154,7 @@ export interface ContractResults {
   'runs.list': RunSummary[];
   'runs.get': RunSummary;
   'runs.create': RunRecord;
+  'runs.fork': RunRecord;
   'runs.update': RunRecord;
   'runs.delete': OkResult;
   'runs.metrics': RunMetricsResult;

@@ -60,6 +60,16 @@ export const methods = {
       start: z.boolean().default(true),
     })
     .strict(),
+  /** a new run continuing this one from a checkpoint, with a changed configuration (model fields fixed) */
+  'runs.fork': z
+    .object({
+      id: Id,
+      checkpoint: z.union([z.literal('latest'), z.literal('best'), Id]).default('latest'),
+      name: z.string().min(1).max(200).optional(),
+      config: RunConfigSchema,
+      start: z.boolean().default(true),
+    })
+    .strict(),
   'runs.update': z
     .object({
       id: Id,

@@ -187,3 +187,53 @@ export function parseRunConfig(
   if (r.success) return { ok: true, config: r.data };
   return { ok: false, errors: r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`) };
 }
+
+/** Flatten a config to dotted paths with display values (arrays stay one value: a schedule is one setting). */
+export function flattenConfig(
+  value: unknown,
+  prefix = '',
+  out: Record<string, string> = {},
+): Record<string, string> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      flattenConfig(v, prefix ? `${prefix}.${k}` : k, out);
+  } else out[prefix] = typeof value === 'string' ? value : JSON.stringify(value);
+  return out;
+}
+
+/**
+ * Fields a run continued from another run's checkpoint must keep: the checkpoint's weights, pool and
+ * frozen classifier were shaped by them. Everything else (learning rate and schedule, loss, noise,
+ * fire rate, mask, pool policy, steps, batch, iterations, evaluation) may change.
+ */
+export const MODEL_FIELDS: Record<Task, readonly string[]> = {
+  classify: ['task', 'dataset', 'channels', 'perception', 'hidden'],
+  adversarial: ['task', 'dataset', 'channels', 'perception', 'hidden', 'classifierRunId'],
+  grow: ['task', 'target', 'targetSize', 'padding', 'channels', 'hidden'],
+};
+
+export interface ConfigChange {
+  path: string;
+  from: string;
+  to: string;
+}
+
+/** What differs between two configs, leaf by leaf (display values, `—` where a field is absent). */
+export function configChanges(from: unknown, to: unknown): ConfigChange[] {
+  const a = flattenConfig(from);
+  const b = flattenConfig(to);
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((k) => a[k] !== b[k])
+    .map((path) => ({ path, from: a[path] ?? '—', to: b[path] ?? '—' }));
+}
+
+/** The changes a continued run may not make (`field: reason` lines; empty when it may start). */
+export function modelFieldChanges(from: RunConfig, to: RunConfig): string[] {
+  const locked = MODEL_FIELDS[from.task];
+  return configChanges(from, to)
+    .filter((c) => locked.includes(c.path.split('.')[0]))
+    .map(
+      (c) =>
+        `${c.path}: must stay ${c.from} (the checkpoint's weights were trained with it; start a new run to change it)`,
+    );
+}

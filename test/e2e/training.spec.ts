@@ -152,3 +152,62 @@ test('a quick-demo run learns live: chart passes chance, the grid animates, paus
   await shot(page, 'run-export-done');
   expect(errors).toEqual([]);
 });
+
+test('a stopped run continues as a new run from a checkpoint, with a changed learning rate', async ({
+  page,
+  server,
+}) => {
+  test.setTimeout(120_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // the run stopped by the previous test (same server): open it from the list
+  await page.goto(`${server.url}#/runs`);
+  await page.getByTestId('run-open').filter({ hasText: 'e2e quick demo' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('e2e quick demo');
+  const parentUrl = page.url();
+  // the run's history has loaded (its iteration count is not 0)
+  await expect(page.getByTestId('stat-iteration')).not.toHaveText(/^0\D/);
+  const parentIteration = await page.getByTestId('stat-iteration').textContent();
+
+  await page.getByTestId('continue-run').click();
+  const dialog = page.getByTestId('continue-dialog');
+  await expect(dialog).toBeVisible();
+  // the latest checkpoint is offered first; the model fields are shown but kept
+  await expect(dialog.getByTestId('continue-checkpoint').locator('option').first()).toContainText('latest');
+  await expect(dialog.locator('#cfg-channels')).toBeDisabled();
+  await expect(dialog.getByTestId('continue-changes')).toContainText('No changes');
+  // a bad value is caught in the form, before anything starts
+  await dialog.locator('#cfg-optimizer-lr').fill('5');
+  await expect(dialog.getByTestId('field-error-optimizer.lr')).toBeVisible();
+  await expect(dialog.getByTestId('continue-start')).toBeDisabled();
+  await dialog.locator('#cfg-optimizer-lr').fill('0.0005');
+  await expect(dialog.getByTestId('continue-changes')).toContainText('optimizer.lr 0.002 → 0.0005');
+  await expect(dialog.getByTestId('continue-name')).toHaveValue(/^e2e quick demo \(from [\d,]+\)$/);
+  await shot(page, 'run-continue-dialog');
+  await dialog.getByTestId('continue-start').click();
+
+  // the new run opens, trains on from the checkpoint (its count starts there, not at 0)
+  await expect(page).not.toHaveURL(parentUrl);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(/^e2e quick demo \(from [\d,]+\)$/);
+  await expect(page.getByTestId('status-badge')).toHaveAttribute('data-status', 'running', {
+    timeout: 60_000,
+  });
+  const from = Number(
+    (await page.getByRole('heading', { level: 1 }).textContent())!
+      .match(/from ([\d,]+)/)![1]
+      .replace(/,/g, ''),
+  );
+  expect(from).toBeGreaterThan(0);
+  expect(from).toBeLessThanOrEqual(Number(parentIteration!.split('/')[0].replace(/\D/g, '')));
+  const iteration = page.getByTestId('stat-iteration');
+  await expect
+    .poll(async () => Number((await iteration.textContent())!.split('/')[0].replace(/\D/g, '')), {
+      timeout: 60_000,
+    })
+    .toBeGreaterThan(from);
+  await page.getByTestId('stop').click();
+  await expect(page.getByTestId('status-badge')).toHaveAttribute('data-status', /stopped|completed/, {
+    timeout: 30_000,
+  });
+  expect(errors).toEqual([]);
+});

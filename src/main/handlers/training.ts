@@ -7,10 +7,13 @@ import type { TrainingService } from '../services/training/service.ts';
 import type { Handlers } from '../transport/router.ts';
 import { mapped } from './errors.ts';
 
-/** runs.create / runs.delete and training.*: everything that touches a run's worker. */
+/** runs.create / runs.fork / runs.delete and training.*: everything that touches a run's worker. */
 export function trainingHandlers(training: TrainingService, store: RunStore): Handlers {
   return {
     'runs.create': mapped(({ name, config, start }) => training.create({ name, config, start })),
+    'runs.fork': mapped(({ id, checkpoint, name, config, start }) =>
+      training.fork({ parentId: id, checkpoint, name, config, start }),
+    ),
     'runs.delete': mapped(async ({ id }) => {
       await training.delete(id);
       return { ok: true as const };

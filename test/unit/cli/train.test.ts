@@ -80,6 +80,83 @@ describe('nca train and eval', () => {
       iterations: 8,
     });
     expect(further.stderr).toMatch(/iter 8\/8/);
+
+    // --fork: a new run from the parent's checkpoint with a changed learning rate; the parent stays
+    const fork = nca([
+      'train',
+      '--fork',
+      out.runId as string,
+      '--iterations',
+      '10',
+      '--set',
+      'optimizer.lr=0.0005',
+      '--threads',
+      '1',
+      '--data-dir',
+      dir,
+      '--json',
+    ]);
+    expect(fork.status, fork.stderr).toBe(0);
+    const forked = JSON.parse(fork.stdout) as { runId: string };
+    expect(forked).toMatchObject({ status: 'completed', iterations: 10 });
+    expect(forked.runId).not.toBe(out.runId);
+    expect(fork.stderr).toMatch(new RegExp(`continues run ${out.runId as string} from iteration 8`));
+    // the same continuation without changes trains exactly as the parent resumed would
+    const same = nca([
+      'train',
+      '--fork',
+      out.runId as string,
+      '--iterations',
+      '10',
+      '--threads',
+      '1',
+      '--data-dir',
+      dir,
+      '--json',
+    ]);
+    expect(same.status, same.stderr).toBe(0);
+    const resumed = nca([
+      'train',
+      '--resume',
+      out.runId as string,
+      '--iterations',
+      '10',
+      '--threads',
+      '1',
+      '--data-dir',
+      dir,
+      '--json',
+    ]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    // a model field cannot change: the checkpoint's weights were trained with it
+    const wider = nca(['train', '--fork', out.runId as string, '--set', 'channels=16', '--data-dir', dir]);
+    expect(wider.status).toBe(2);
+    expect(wider.stderr).toMatch(/channels: must stay 12/);
+
+    const store = RunStore.open(dir, { readonly: true });
+    try {
+      const child = store.getRun(forked.runId);
+      expect(child.parentRunId).toBe(out.runId);
+      expect(child.config.optimizer.lr).toBe(0.0005);
+      const cols = store.metricColumns(forked.runId);
+      expect(Array.from(cols.iteration)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      const parentCols = store.metricColumns(out.runId as string);
+      // the history up to the checkpoint is the parent's; after it, the new learning rate
+      expect(Array.from(cols.loss.slice(0, 8))).toEqual(Array.from(parentCols.loss.slice(0, 8)));
+      expect(Array.from(cols.lr.slice(8))).toEqual([0.0005, 0.0005]);
+      const sameCols = store.metricColumns(JSON.parse(same.stdout).runId as string);
+      expect(Array.from(sameCols.loss)).toEqual(Array.from(parentCols.loss));
+      expect(
+        store
+          .events(forked.runId)
+          .map((e) => e.message)
+          .join('\n'),
+      ).toMatch(
+        /continued from run \w+ .* at iteration 8: changed iterations 8 → 10, optimizer.lr 0.002 → 0.0005/,
+      );
+    } finally {
+      store.close();
+    }
   });
 
   it('refuses an invalid configuration before anything starts, naming the field', () => {

@@ -311,6 +311,54 @@ describe('metrics', () => {
       durationMs: 1200,
     });
   });
+
+  it('forks a run from a checkpoint: the child gets the checkpoint and the history up to it, the parent keeps all', () => {
+    const parent = store.createRun({ name: 'parent', config: classifyConfig(), tags: ['fashion'] });
+    const w = store.metricWriter(parent.id, { batchRows: 30 });
+    for (let i = 1; i <= 100; i++) w.push(metricRow(i));
+    w.close();
+    store.addEvaluation(parent.id, evaluation(50, 0.5));
+    store.addEvaluation(parent.id, evaluation(90, 0.9));
+    const data = (n: number) => new Uint8Array([n, n, n]);
+    const at60 = store.saveCheckpoint(parent.id, { iteration: 60, metric: 0.6, data: data(60) });
+    store.saveCheckpoint(parent.id, { iteration: 100, metric: 0.7, data: data(100) });
+
+    const child = store.forkRun({
+      parentId: parent.id,
+      checkpoint: at60.id,
+      name: 'child',
+      config: classifyConfig({ optimizer: { lr: 1e-4 } }),
+      because: 'changed optimizer.lr',
+    });
+    expect(child).toMatchObject({ parentRunId: parent.id, status: 'queued', tags: ['fashion'] });
+    expect(child.config.optimizer.lr).toBe(1e-4);
+    expect(Array.from(store.metricColumns(child.id).iteration)).toEqual(
+      Array.from({ length: 60 }, (_, i) => i + 1),
+    );
+    expect(store.evaluations(child.id).map((e) => e.iteration)).toEqual([50]);
+    const ck = store.loadCheckpoint(child.id, 'latest');
+    expect(ck.iteration).toBe(60);
+    expect(Array.from(ck.data)).toEqual([60, 60, 60]);
+    expect(store.getSummary(child.id)).toMatchObject({
+      lastIteration: 60,
+      metricRows: 60,
+      bestEvalAccuracy: 0.5,
+    });
+    expect(store.events(child.id)[0].message).toMatch(
+      new RegExp(`continued from run ${parent.id} \\("parent"\\) at iteration 60: changed optimizer.lr`),
+    );
+    // the parent is as it was
+    expect(store.getSummary(parent.id)).toMatchObject({ lastIteration: 100, metricRows: 100 });
+    expect(store.listCheckpoints(parent.id)).toHaveLength(2);
+    // a checkpoint the parent does not have: nothing is created
+    const before = store.listRuns().length;
+    expect(
+      storeError(() =>
+        store.forkRun({ parentId: parent.id, checkpoint: '999', name: 'x', config: classifyConfig() }),
+      ).code,
+    ).toBe('not-found');
+    expect(store.listRuns()).toHaveLength(before);
+  });
 });
 
 describe('evaluations, checkpoints, recordings, events', () => {

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PRESETS, presetConfig } from '../../../shared/presets.ts';
-import { parseRunConfig, type RunConfig } from '../../../shared/nca-config.ts';
+import { parseRunConfig, type RunConfig, type RunConfigInput } from '../../../shared/nca-config.ts';
+import { ApiError } from '../../../shared/contract.ts';
 import type { Evaluation, IterationMetrics } from '../../../shared/metrics.ts';
 import type { RunStatus, RunSummary } from '../../../shared/runs.ts';
 import { DatasetService } from '../../services/datasets/service.ts';
@@ -16,11 +17,14 @@ import type { Logger } from '../../util/log.ts';
 import { CliUsageError, type CliCommand, type CliContext } from '../types.ts';
 
 const TRAIN_USAGE = [
-  'Usage: npm run nca -- train (--preset NAME | --config FILE | --resume ID) [options] [--data-dir DIR] [--json]',
+  'Usage: npm run nca -- train (--preset NAME | --config FILE | --resume ID | --fork ID) [options] [--data-dir DIR] [--json]',
   '',
   '  --preset NAME       start from a preset: ' + PRESETS.map((p) => p.id).join(', '),
   '  --config FILE       a JSON run configuration (validated; defaults fill what it leaves out)',
   '  --resume ID         continue a stopped, interrupted, failed or diverged run from its latest checkpoint',
+  '  --fork ID           continue run ID as a new run from a checkpoint, with changes (--set, --iterations);',
+  '                      its weights, optimiser state and pool carry over, the parent run stays as it was',
+  '  --checkpoint C      with --fork: latest (default), best or a checkpoint id',
   '  --dataset D         override the dataset (classifiers)',
   '  --iterations N      override the number of iterations; with --resume: raise the total (a completed run too)',
   '  --classifier ID     adversarial runs: the classifier run to attack',
@@ -144,6 +148,8 @@ export const trainCommand: CliCommand = {
           preset: { type: 'string' },
           config: { type: 'string' },
           resume: { type: 'string' },
+          fork: { type: 'string' },
+          checkpoint: { type: 'string' },
           dataset: { type: 'string' },
           iterations: { type: 'string' },
           classifier: { type: 'string' },
@@ -157,9 +163,11 @@ export const trainCommand: CliCommand = {
     } catch (err) {
       throw new CliUsageError(`${(err as Error).message}\n\n${TRAIN_USAGE}`);
     }
-    const sources = ['preset', 'config', 'resume'].filter((k) => values[k] !== undefined);
+    const sources = ['preset', 'config', 'resume', 'fork'].filter((k) => values[k] !== undefined);
     if (sources.length !== 1)
-      throw new CliUsageError(`give exactly one of --preset, --config or --resume\n\n${TRAIN_USAGE}`);
+      throw new CliUsageError(`give exactly one of --preset, --config, --resume or --fork\n\n${TRAIN_USAGE}`);
+    if (values.checkpoint !== undefined && !values.fork)
+      throw new CliUsageError(`--checkpoint goes with --fork\n\n${TRAIN_USAGE}`);
 
     const store = RunStore.open(ctx.dataDir);
     const datasets = new DatasetService({ dataDir: ctx.dataDir });
@@ -214,6 +222,37 @@ export const trainCommand: CliCommand = {
         config = store.getRun(runId).config;
         total = config.iterations;
         ctx.stderr(`resuming run ${runId}`);
+        await training.start(runId);
+      } else if (values.fork) {
+        const parent = store.getRun(values.fork as string);
+        const input = structuredClone(parent.config) as unknown as Record<string, unknown>;
+        if (values.dataset) input.dataset = values.dataset;
+        if (values.iterations) input.iterations = int('iterations', values.iterations as string);
+        if (values.classifier) input.classifierRunId = values.classifier;
+        if (values.seed) input.seed = int('seed', values.seed as string);
+        for (const s of (values.set as string[] | undefined) ?? []) applySet(input, s);
+        let run;
+        try {
+          run = await training.fork({
+            parentId: parent.id,
+            checkpoint: (values.checkpoint as string | undefined) ?? 'latest',
+            config: input as RunConfigInput,
+            name: values.name as string | undefined,
+            start: false,
+          });
+        } catch (err) {
+          if (err instanceof ApiError && err.code === 'invalid_params')
+            throw new CliUsageError(
+              `cannot continue run ${parent.id} with this configuration:\n  ${err.message.split('\n').join('\n  ')}`,
+            );
+          throw err;
+        }
+        runId = run.id;
+        config = run.config;
+        total = config.iterations;
+        ctx.stderr(
+          `run ${runId} (${run.name}): continues run ${parent.id} from iteration ${store.getSummary(runId).lastIteration ?? 0}`,
+        );
         await training.start(runId);
       } else {
         let input: Record<string, unknown>;

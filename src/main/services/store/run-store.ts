@@ -861,6 +861,74 @@ export class RunStore {
     });
   }
 
+  /**
+   * A new run that continues another from one of its checkpoints (with a changed configuration,
+   * e.g. an earlier learning-rate drop): one transaction copies the checkpoint and the history up to
+   * it (metric rows, evaluations), so the child's curves start where the parent's were and a start
+   * resumes from the copy. The parent is untouched. What may change is the caller's business
+   * (TrainingService.fork checks the model fields).
+   */
+  forkRun(input: {
+    parentId: string;
+    /** a checkpoint id of the parent, or 'latest' / 'best' */
+    checkpoint: string;
+    name: string;
+    config: RunConfigInput | RunConfig;
+    tags?: string[];
+    notes?: string;
+    /** logged on the child, after "continued from run X at iteration N" */
+    because?: string;
+  }): RunRecord {
+    return this.guard(() => {
+      const parent = toRecord(this.row(input.parentId));
+      let child = '';
+      const tx = this.db.transaction(() => {
+        const ck = this.loadCheckpoint(parent.id, input.checkpoint);
+        child = this.createRun({
+          name: input.name,
+          config: input.config,
+          parentRunId: parent.id,
+          tags: input.tags ?? parent.tags,
+          notes: input.notes,
+        }).id;
+        const cols = this.readColumns(parent.id, METRIC_COLUMNS);
+        const keep: number[] = [];
+        cols.iteration.forEach((it, i) => {
+          if (it <= ck.iteration) keep.push(i);
+        });
+        for (let start = 0; start < keep.length; start += 4096) {
+          const part = keep.slice(start, start + 4096);
+          const batch = {} as MetricColumns;
+          for (const c of METRIC_COLUMNS) batch[c] = Float64Array.from(part, (i) => cols[c][i]);
+          this.writeChunk(child, batch);
+        }
+        this.db
+          .prepare(
+            `INSERT INTO evaluations (run_id, iteration, per_cell_accuracy, agreement, created_at, body)
+             SELECT ?, iteration, per_cell_accuracy, agreement, created_at, body FROM evaluations
+             WHERE run_id = ? AND iteration <= ? ORDER BY iteration, id`,
+          )
+          .run(child, parent.id, ck.iteration);
+        this.db
+          .prepare(
+            `INSERT INTO checkpoints (run_id, iteration, metric, created_at, bytes, data)
+             SELECT ?, iteration, metric, created_at, bytes, data FROM checkpoints WHERE id = ?`,
+          )
+          .run(child, Number(ck.id));
+        this.recomputeAggregates(child);
+        this.insertEvent(
+          child,
+          'info',
+          `continued from run ${parent.id} ("${parent.name}") at iteration ${ck.iteration}${
+            input.because ? `: ${input.because}` : ''
+          }`,
+        );
+      });
+      tx.immediate();
+      return toRecord(this.row(child));
+    });
+  }
+
   private recomputeAggregates(runId: string): void {
     const cols = this.readColumns(runId, METRIC_COLUMNS);
     const n = cols.iteration.length;

@@ -4,7 +4,13 @@
  * evaluations, checkpoints), what is shown (batched metric events, compact frames for watchers)
  * and how runs start, resume after a crash, pause and stop.
  */
-import type { RunConfig } from '../../../shared/nca-config.ts';
+import {
+  configChanges,
+  modelFieldChanges,
+  parseRunConfig,
+  type RunConfig,
+  type RunConfigInput,
+} from '../../../shared/nca-config.ts';
 import type { IterationMetrics, Evaluation } from '../../../shared/metrics.ts';
 import type { RunRecord, RunStatus } from '../../../shared/runs.ts';
 import type { FrameMeta } from '../../../shared/frames.ts';
@@ -119,6 +125,45 @@ export class TrainingService {
       config: input.config,
       tags: input.tags,
       notes: input.notes,
+    });
+    if (input.start !== false) await this.start(run.id);
+    return this.o.store.getRun(run.id);
+  }
+
+  /**
+   * Continue a run from one of its checkpoints as a new run with a changed configuration (an earlier
+   * learning-rate drop, another loss or mask, more iterations): the weights, Adam state, pool and
+   * RNG carry over, the history up to the checkpoint is copied, and the parent stays as it was.
+   * The model fields (MODEL_FIELDS) must not change: the checkpoint was trained with them.
+   */
+  async fork(input: {
+    parentId: string;
+    checkpoint: string;
+    config: RunConfigInput;
+    name?: string;
+    start?: boolean;
+  }): Promise<RunRecord> {
+    const parent = this.o.store.getRun(input.parentId);
+    const parsed = parseRunConfig(input.config);
+    if (!parsed.ok) throw new ApiError('invalid_params', parsed.errors.join('\n'));
+    const config = parsed.config;
+    const locked = modelFieldChanges(parent.config, config);
+    if (locked.length > 0) throw new ApiError('invalid_params', locked.join('\n'));
+    const ck = this.o.store.loadCheckpoint(parent.id, input.checkpoint);
+    if (isModelOnly(ck.data))
+      throw new ApiError(
+        'conflict',
+        `run ${parent.id} holds weights only (a shared or pretrained model): it has no optimiser state or pool to continue from`,
+      );
+    const changes = configChanges(parent.config, config);
+    const run = this.o.store.forkRun({
+      parentId: parent.id,
+      checkpoint: ck.id,
+      name: input.name ?? `${parent.name} (from ${ck.iteration.toLocaleString('en-US')})`,
+      config,
+      because: changes.length
+        ? `changed ${changes.map((c) => `${c.path} ${c.from} → ${c.to}`).join(', ')}`
+        : 'same configuration',
     });
     if (input.start !== false) await this.start(run.id);
     return this.o.store.getRun(run.id);
