@@ -198,6 +198,8 @@ test('a stopped run continues as a new run from a checkpoint, with a changed lea
       .replace(/,/g, ''),
   );
   expect(from).toBeGreaterThan(0);
+  // the new run links back to its parent
+  await expect(page.getByTestId('parent-run')).toHaveAttribute('href', parentUrl.replace(/^.*#/, '#'));
   expect(from).toBeLessThanOrEqual(Number(parentIteration!.split('/')[0].replace(/\D/g, '')));
   const iteration = page.getByTestId('stat-iteration');
   await expect
