@@ -11,6 +11,8 @@ import type { Connection } from '../../../src/main/transport/router.ts';
 import type { EventEnvelope } from '../../../src/shared/contract.ts';
 import { memoryLogger } from '../../../src/main/util/log.ts';
 import { FRAME_BYTES_PER_CELL } from '../../../src/shared/frames.ts';
+import { RunStore } from '../../../src/main/services/store/index.ts';
+import { modelOnlyCheckpoint } from '../../../src/main/services/engine/checkpoint.ts';
 
 let app: WorkbenchApp;
 let trainedRun = '';
@@ -139,6 +141,30 @@ describe('training service', () => {
     );
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
     if (!bad.ok) expect(bad.error.message).toMatch(/batch/);
+  });
+
+  it('runs.fork refuses a changed model field and a weights-only checkpoint, and creates nothing', async () => {
+    const store = RunStore.open(app.dataDir); // a second connection to the app's database, as the CLI would
+    const parent = store.getRun(trainedRun);
+    const before = store.listRuns().length;
+    const wider = await app.router.handle(
+      { id: 7, method: 'runs.fork', params: { id: parent.id, config: { ...parent.config, channels: 16 } } },
+      conn,
+    );
+    expect(wider).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
+    if (!wider.ok) expect(wider.error.message).toMatch(/^channels: must stay 14/);
+    // a shipped model keeps weights only: nothing to continue training from
+    const shipped = store.createRun({ name: 'weights only', config: parent.config });
+    const full = store.loadCheckpoint(parent.id, 'latest');
+    store.saveCheckpoint(shipped.id, { iteration: full.iteration, data: modelOnlyCheckpoint(full.data) });
+    const r = await app.router.handle(
+      { id: 8, method: 'runs.fork', params: { id: shipped.id, config: parent.config, start: false } },
+      conn,
+    );
+    expect(r).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    if (!r.ok) expect(r.error.message).toMatch(/holds weights only/);
+    expect(store.listRuns()).toHaveLength(before + 1); // only the weights-only run made here
+    store.close();
   });
 });
 

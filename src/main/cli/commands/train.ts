@@ -169,6 +169,15 @@ export const trainCommand: CliCommand = {
     if (values.checkpoint !== undefined && !values.fork)
       throw new CliUsageError(`--checkpoint goes with --fork\n\n${TRAIN_USAGE}`);
 
+    /** --dataset, --iterations, --classifier, --seed and --set, for a new run and for a fork alike */
+    const applyOverrides = (input: Record<string, unknown>): void => {
+      if (values.dataset) input.dataset = values.dataset;
+      if (values.iterations) input.iterations = int('iterations', values.iterations as string);
+      if (values.classifier) input.classifierRunId = values.classifier;
+      if (values.seed) input.seed = int('seed', values.seed as string);
+      for (const s of (values.set as string[] | undefined) ?? []) applySet(input, s);
+    };
+
     const store = RunStore.open(ctx.dataDir);
     const datasets = new DatasetService({ dataDir: ctx.dataDir });
     let last: IterationMetrics | null = null;
@@ -226,11 +235,7 @@ export const trainCommand: CliCommand = {
       } else if (values.fork) {
         const parent = store.getRun(values.fork as string);
         const input = structuredClone(parent.config) as unknown as Record<string, unknown>;
-        if (values.dataset) input.dataset = values.dataset;
-        if (values.iterations) input.iterations = int('iterations', values.iterations as string);
-        if (values.classifier) input.classifierRunId = values.classifier;
-        if (values.seed) input.seed = int('seed', values.seed as string);
-        for (const s of (values.set as string[] | undefined) ?? []) applySet(input, s);
+        applyOverrides(input);
         let run;
         try {
           run = await training.fork({
@@ -271,11 +276,7 @@ export const trainCommand: CliCommand = {
             throw new CliUsageError(`cannot read the config ${file}: ${(err as Error).message}`);
           }
         }
-        if (values.dataset) input.dataset = values.dataset;
-        if (values.iterations) input.iterations = int('iterations', values.iterations as string);
-        if (values.classifier) input.classifierRunId = values.classifier;
-        if (values.seed) input.seed = int('seed', values.seed as string);
-        for (const s of (values.set as string[] | undefined) ?? []) applySet(input, s);
+        applyOverrides(input);
         if (values.preset && !values.set && !values.config) presetConfig(values.preset as string, input); // names the preset in errors
         const parsed = parseRunConfig(input);
         if (!parsed.ok) throw new CliUsageError(`invalid configuration:\n  ${parsed.errors.join('\n  ')}`);
