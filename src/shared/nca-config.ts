@@ -172,6 +172,7 @@ export const RunConfigSchema = z.discriminatedUnion('task', [
   AdversarialConfigSchema,
 ]);
 
+export type OptimizerConfig = z.infer<typeof OptimizerSchema>;
 export type ClassifyConfig = z.infer<typeof ClassifyConfigSchema>;
 export type GrowConfig = z.infer<typeof GrowConfigSchema>;
 export type AdversarialConfig = z.infer<typeof AdversarialConfigSchema>;

@@ -11,6 +11,7 @@ import {
 import { paramCount } from '../../../src/main/services/engine/params.ts';
 import { sobelDepthwiseFilter } from '../../../src/main/services/engine/perceive.ts';
 import type { EngineDataset } from '../../../src/main/services/engine/dataset.ts';
+import { decodeCheckpoint, encodeCheckpoint } from '../../../src/main/services/engine/checkpoint.ts';
 import { maxAbsDiff } from './helpers.ts';
 
 /** A 10x10 "dataset" with one filled square: a small growing target. */
@@ -130,7 +131,6 @@ describe('growing NCA', () => {
     const chunked = await run(1); // one sample per chunk
     expect(chunked.losses[0]).toBeCloseTo(whole.losses[0], 6);
     expect(chunked.losses[1]).toBeCloseTo(whole.losses[1], 5);
-    const { decodeCheckpoint } = await import('../../../src/main/services/engine/checkpoint.ts');
     const w1 = decodeCheckpoint(whole.ck).arrays.weights as Float32Array;
     const w2 = decodeCheckpoint(chunked.ck).arrays.weights as Float32Array;
     expect(maxAbsDiff(w1, w2)).toBeLessThan(1e-5);
@@ -164,5 +164,45 @@ describe('growing NCA', () => {
     expect(last).toBeLessThan(first * 0.7);
     expect(tr.paramCount).toBe(paramCount(growParams({ channels: 16, hidden: 32 })));
     await tr.dispose();
+  });
+
+  it('resumes a regenerating run from a checkpoint exactly; refuses one that does not fit, changing nothing', async () => {
+    const config = (seed: number) => ({
+      task: 'grow',
+      seed,
+      target: { kind: 'dataset', dataset: 'square', index: 0 },
+      targetSize: 10,
+      padding: 2,
+      hidden: 16,
+      stepsMin: 6,
+      stepsMax: 8,
+      poolSize: 8,
+      batch: 4,
+      damaged: 1,
+      experiment: 'regenerating',
+      compute: { backend: 'wasm' },
+    });
+    const a = await createTrainer(config(1), squareDataset(), { keepBackend: true });
+    for (let i = 0; i < 2; i++) await a.step();
+    a.bestScore = -0.05;
+    const bytes = a.saveCheckpoint();
+    const next = await a.step();
+    const b = await createTrainer(config(2), squareDataset(), { keepBackend: true });
+    const before = b.weights().values.map((v) => Array.from(v));
+    // a pool of the wrong grid: refused by name, and b keeps its own weights and iteration
+    const ck = decodeCheckpoint(bytes);
+    ck.arrays.pool = (ck.arrays.pool as Float32Array).subarray(1);
+    expect(() => b.restoreCheckpoint(encodeCheckpoint(ck))).toThrow(/pool states do not fit/);
+    expect(b.iteration).toBe(0);
+    expect(b.weights().values.map((v) => Array.from(v))).toEqual(before);
+    b.restoreCheckpoint(bytes);
+    expect([b.iteration, b.bestScore]).toEqual([2, -0.05]);
+    const again = await b.step();
+    expect(again.loss).toBe(next.loss);
+    expect(b.weights().values.map((v) => Array.from(v))).toEqual(
+      a.weights().values.map((v) => Array.from(v)),
+    );
+    await a.dispose();
+    await b.dispose();
   });
 });

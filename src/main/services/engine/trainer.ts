@@ -12,12 +12,11 @@ import {
   type RunConfig,
 } from '../../../shared/nca-config.ts';
 import type { Evaluation, IterationMetrics } from '../../../shared/metrics.ts';
-import { adamUpdate, globalNorm, learningRate, newAdamState, type AdamState } from './adam.ts';
 import { currentBackend, initBackend, type BackendInfo } from './backends.ts';
-import { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import { checkDataset, image, type EngineDataset } from './dataset.ts';
-import { ConfigError, DivergedError, EXPLODE_ABSOLUTE, EXPLODE_FACTOR } from './errors.ts';
-import { classifierParams, initParams, type ClassifierArch } from './nca.ts';
+import { ConfigError } from './errors.ts';
+import { classifierParams, type ClassifierArch } from './nca.ts';
 import { flatten, unflatten, type ParamSpec } from './params.ts';
 import {
   LocalReplica,
@@ -29,6 +28,7 @@ import {
   type ReplicaSetup,
 } from './replica.ts';
 import { Rng } from './rng.ts';
+import { TrainerBase } from './trainer-base.ts';
 import { freshState, mutateState, type ClassifySettings, type ReadoutStats } from './tasks/classify.ts';
 import { adversaryMask, majority } from './tasks/adversarial.ts';
 
@@ -194,21 +194,12 @@ export function classifySettings(
   };
 }
 
-export class ClassifyTrainer implements Trainer {
+export class ClassifyTrainer extends TrainerBase implements Trainer {
   readonly task: 'classify' | 'adversarial';
-  iteration = 0;
-  bestScore = -Infinity;
-  /** the run's seed: from the config, or from the checkpoint it resumed */
-  private seed: number;
-  private wallMs = 0;
-  private firstLoss: number | null = null;
-  private values: Float32Array[];
-  private adam: AdamState;
   private rng: Rng;
   private pool: PoolSlot[] = [];
   private lastBatch: Float32Array[] = [];
   private captured: CapturedFrame[] = [];
-  private readonly specs: ParamSpec[];
   private readonly hw: number;
   private readonly trainCount: number;
   private readonly local: LocalReplica;
@@ -222,20 +213,13 @@ export class ClassifyTrainer implements Trainer {
     private readonly settings: ClassifySettings,
     private readonly frozen: Float32Array | null,
   ) {
+    super(classifierParams(settings.arch), config.seed);
     this.task = config.task;
-    this.specs = classifierParams(settings.arch);
     this.hw = dataset.width * dataset.height;
     this.trainCount = Math.min(dataset.train.count, config.trainSubset ?? Infinity);
-    this.seed = config.seed;
     this.rng = new Rng(config.seed, 0x7a1);
-    this.values = initParams(this.specs, new Rng(config.seed, 0x1417));
-    this.adam = newAdamState(this.values);
     this.local = new LocalReplica(this.replicaSetup());
     for (let i = 0; i < config.pool.size; i++) this.pool.push(this.freshSlot());
-  }
-
-  get paramCount(): number {
-    return this.values.reduce((n, v) => n + v.length, 0);
   }
 
   get frameShape() {
@@ -371,7 +355,7 @@ export class ClassifyTrainer implements Trainer {
     const flatW = flatten(this.values);
     const results = await this.runShards<GradRequest, GradResponse>(
       slots,
-      (pos) => [this.seed, this.iteration, pos],
+      (pos) => [this.runSeed, this.iteration, pos],
       (shard, [a, b]) => ({
         ...shard,
         weights: flatW,
@@ -407,16 +391,10 @@ export class ClassifyTrainer implements Trainer {
           ),
         );
     }
-    const gradList = unflatten(grads, this.specs);
-    const gradNorm = globalNorm(gradList);
-    this.checkDivergence(loss, gradNorm);
-    const lr = learningRate(c.optimizer.lr, c.optimizer.schedule, this.iteration);
-    adamUpdate(this.values, gradList, this.adam, lr, c.optimizer.normalizeGradients);
+    const { lr, gradNorm } = this.applyGradients(loss, unflatten(grads, this.specs), c.optimizer);
     slots.forEach((s, k) => (s.state = finalStates[k]));
     this.lastBatch = finalStates;
-    this.iteration++;
-    const ms = performance.now() - t0;
-    this.wallMs += ms;
+    const ms = this.finishIteration(t0);
     return {
       iteration: this.iteration,
       loss,
@@ -454,20 +432,6 @@ export class ClassifyTrainer implements Trainer {
       });
       return { step, states };
     });
-  }
-
-  private checkDivergence(loss: number, gradNorm: number): void {
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
-      throw new DivergedError(
-        `loss ${loss}, gradient norm ${gradNorm} at iteration ${this.iteration + 1}: diverged`,
-        this.iteration + 1,
-      );
-    this.firstLoss ??= loss;
-    if (loss > EXPLODE_ABSOLUTE || loss > EXPLODE_FACTOR * Math.max(this.firstLoss, 1e-3))
-      throw new DivergedError(
-        `loss ${loss.toPrecision(4)} exploded (first iteration ${this.firstLoss.toPrecision(4)}) at iteration ${this.iteration + 1}`,
-        this.iteration + 1,
-      );
   }
 
   /** Split samples across the replicas (local first), run them concurrently, results in order. */
@@ -589,7 +553,7 @@ export class ClassifyTrainer implements Trainer {
       const r1 = await this.rollout(
         slots,
         c.evaluation.steps,
-        (pos) => [this.seed, EVAL_STREAM, ids[pos], 0],
+        (pos) => [this.runSeed, EVAL_STREAM, ids[pos], 0],
         this.evalWeights(weights),
       );
       addSteps(0, r1.perStep);
@@ -614,7 +578,7 @@ export class ClassifyTrainer implements Trainer {
         const r2 = await this.rollout(
           mutated,
           c.evaluation.mutateSteps,
-          (pos) => [this.seed, EVAL_STREAM, ids[pos], 1],
+          (pos) => [this.runSeed, EVAL_STREAM, ids[pos], 1],
           this.evalWeights(weights),
         );
         addSteps(c.evaluation.steps, r2.perStep);
@@ -678,12 +642,12 @@ export class ClassifyTrainer implements Trainer {
         const slots = part.map((i) => ({
           state: freshState(image(test, i, this.hw), C),
           label: c.targetClass,
-          adversary: adversaryMask(this.hw, p, new Rng(this.seed, ADV_STREAM, i, Math.round(p * 1e6))),
+          adversary: adversaryMask(this.hw, p, new Rng(this.runSeed, ADV_STREAM, i, Math.round(p * 1e6))),
         }));
         const r = await this.rollout(
           slots,
           c.evaluation.steps,
-          (pos) => [this.seed, EVAL_STREAM, part[pos], 2],
+          (pos) => [this.runSeed, EVAL_STREAM, part[pos], 2],
           flatten(this.values),
         );
         for (const pred of r.predictions) if (majority(pred, nc) === c.targetClass) success++;
@@ -697,10 +661,9 @@ export class ClassifyTrainer implements Trainer {
     const C = this.settings.arch.channels;
     const poolStates = new Float32Array(this.pool.length * this.hw * C);
     this.pool.forEach((s, i) => poolStates.set(s.state, i * this.hw * C));
+    const shared = this.sharedCheckpoint();
     const arrays: Record<string, Float32Array | Int32Array | Uint8Array | Float64Array> = {
-      weights: flatten(this.values),
-      adamM: flatten(this.adam.m),
-      adamV: flatten(this.adam.v),
+      ...shared.arrays,
       poolStates,
       poolLabels: Int32Array.from(this.pool.map((s) => s.label)),
       poolImages: Int32Array.from(this.pool.map((s) => s.image)),
@@ -712,14 +675,7 @@ export class ClassifyTrainer implements Trainer {
     }
     return encodeCheckpoint({
       meta: {
-        format: CHECKPOINT_FORMAT,
-        task: this.task,
-        iteration: this.iteration,
-        wallMs: this.wallMs,
-        seed: this.seed,
-        bestScore: Number.isFinite(this.bestScore) ? this.bestScore : null,
-        adamStep: this.adam.step,
-        firstLoss: this.firstLoss,
+        ...shared.meta,
         config: this.config,
         dataset: this.dataset.id,
         numClasses: this.settings.arch.numClasses,
@@ -733,26 +689,16 @@ export class ClassifyTrainer implements Trainer {
   }
 
   restoreCheckpoint(bytes: Uint8Array): void {
-    const ck = decodeCheckpoint(bytes);
-    const m = ck.meta as Record<string, unknown>;
-    if (m.task !== this.task)
-      throw new Error(`checkpoint: a ${String(m.task)} run cannot resume a ${this.task} run`);
-    const weights = ck.arrays.weights as Float32Array;
-    if (weights.length !== this.paramCount)
-      throw new Error(`checkpoint: ${weights.length} weights, this model has ${this.paramCount}`);
     const C = this.settings.arch.channels;
+    const ck = this.restoreShared(bytes, (ck) => {
+      const states = ck.arrays.poolStates as Float32Array;
+      if (states.length !== (ck.arrays.poolLabels as Int32Array).length * this.hw * C)
+        throw new Error(
+          `checkpoint: pool states do not fit a ${this.dataset.width}x${this.dataset.height}x${C} grid`,
+        );
+    });
     const poolStates = ck.arrays.poolStates as Float32Array;
     const labels = ck.arrays.poolLabels as Int32Array;
-    if (poolStates.length !== labels.length * this.hw * C)
-      throw new Error(
-        `checkpoint: pool states do not fit a ${this.dataset.width}x${this.dataset.height}x${C} grid`,
-      );
-    this.values = unflatten(weights, this.specs);
-    this.adam = {
-      step: m.adamStep as number,
-      m: unflatten(ck.arrays.adamM as Float32Array, this.specs),
-      v: unflatten(ck.arrays.adamV as Float32Array, this.specs),
-    };
     const images = ck.arrays.poolImages as Int32Array;
     const adv = ck.arrays.poolAdversary as Uint8Array | undefined;
     this.pool = Array.from(labels, (label, i) => ({
@@ -762,11 +708,6 @@ export class ClassifyTrainer implements Trainer {
       adversary: adv ? adv.slice(i * this.hw, (i + 1) * this.hw) : undefined,
     }));
     this.rng.setState(ck.arrays.rng as Float64Array);
-    this.seed = (m.seed as number) ?? this.seed;
-    this.bestScore = (m.bestScore as number | null) ?? -Infinity;
-    this.iteration = ck.meta.iteration;
-    this.wallMs = (m.wallMs as number) ?? 0;
-    this.firstLoss = (m.firstLoss as number | null) ?? null;
     this.lastBatch = [];
   }
 
@@ -778,10 +719,6 @@ export class ClassifyTrainer implements Trainer {
       if (s) out.set(s, k * size);
     });
     return out;
-  }
-
-  weights() {
-    return { specs: this.specs, values: this.values.map((v) => v.slice()) };
   }
 
   async dispose(): Promise<void> {

@@ -7,19 +7,19 @@
 import { readFile } from 'node:fs/promises';
 import { tf } from '../tf.ts';
 import { hostBackend, linear } from '../ops.ts';
-import { adamUpdate, globalNorm, learningRate, newAdamState, type AdamState } from '../adam.ts';
 import type { BackendInfo } from '../backends.ts';
-import { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint } from '../checkpoint.ts';
+import { encodeCheckpoint } from '../checkpoint.ts';
 import { image, type EngineDataset } from '../dataset.ts';
-import { ConfigError, DivergedError, EXPLODE_ABSOLUTE, EXPLODE_FACTOR } from '../errors.ts';
-import { initParams, Weights } from '../nca.ts';
-import { flatten, unflatten, type ParamSpec } from '../params.ts';
+import { ConfigError } from '../errors.ts';
+import { Weights } from '../nca.ts';
+import { flatten, type ParamSpec } from '../params.ts';
 import { sobelDepthwiseFilter } from '../perceive.ts';
 import { Rng } from '../rng.ts';
 import { updateParams } from '../update.ts';
 import type { GrowConfig } from '../../../../shared/nca-config.ts';
 import type { Evaluation, IterationMetrics } from '../../../../shared/metrics.ts';
 import type { Trainer, TrainerOptions } from '../trainer.ts';
+import { TrainerBase } from '../trainer-base.ts';
 
 export interface GrowArch {
   channels: number;
@@ -203,20 +203,12 @@ export function growChunk(
   return Math.max(1, Math.min(batch, Math.floor(budget / perSample)));
 }
 
-export class GrowTrainer implements Trainer {
+export class GrowTrainer extends TrainerBase implements Trainer {
   readonly task = 'grow' as const;
   readonly threads = 1;
-  iteration = 0;
-  bestScore = -Infinity;
-  private runSeed: number;
-  private wallMs = 0;
-  private firstLoss: number | null = null;
-  private values: Float32Array[];
-  private adam: AdamState;
   private rng: Rng;
   private pool: Float32Array[] = [];
   private lastBatch: Float32Array[] = [];
-  private readonly specs: ParamSpec[];
   private readonly cells: number;
   private readonly perception: ReturnType<typeof makePerceive>;
   private readonly thr: tf.Scalar;
@@ -228,12 +220,9 @@ export class GrowTrainer implements Trainer {
     private readonly target: Float32Array,
     private readonly grid: number,
   ) {
-    this.specs = growParams({ channels: config.channels, hidden: config.hidden });
+    super(growParams({ channels: config.channels, hidden: config.hidden }), config.seed);
     this.cells = grid * grid;
-    this.runSeed = config.seed;
     this.rng = new Rng(config.seed, 0x67);
-    this.values = initParams(this.specs, new Rng(config.seed, 0x1417));
-    this.adam = newAdamState(this.values);
     this.perception = makePerceive(config.channels);
     this.thr = tf.scalar(config.aliveThreshold);
     this.targetT = tf.tensor4d(target, [1, grid, grid, 4]);
@@ -254,10 +243,6 @@ export class GrowTrainer implements Trainer {
     if (c.damaged > c.batch) throw new ConfigError('damaged', `${c.damaged} is larger than batch ${c.batch}`);
     const { rgba, grid } = await growTarget(c, dataset);
     return new GrowTrainer(c, backend, rgba, grid);
-  }
-
-  get paramCount(): number {
-    return this.values.reduce((n, v) => n + v.length, 0);
   }
 
   get frameShape() {
@@ -377,25 +362,10 @@ export class GrowTrainer implements Trainer {
     } finally {
       tf.dispose(weights);
     }
-    const gradNorm = globalNorm(grads);
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
-      throw new DivergedError(
-        `loss ${loss}, gradient norm ${gradNorm} at iteration ${this.iteration + 1}: diverged`,
-        this.iteration + 1,
-      );
-    this.firstLoss ??= loss;
-    if (loss > EXPLODE_ABSOLUTE || loss > EXPLODE_FACTOR * Math.max(this.firstLoss, 1e-3))
-      throw new DivergedError(
-        `loss ${loss.toPrecision(4)} exploded at iteration ${this.iteration + 1}`,
-        this.iteration + 1,
-      );
-    const lr = learningRate(c.optimizer.lr, c.optimizer.schedule, this.iteration);
-    adamUpdate(this.values, grads, this.adam, lr, c.optimizer.normalizeGradients);
+    const { lr, gradNorm } = this.applyGradients(loss, grads, c.optimizer);
     if (c.experiment !== 'growing') idx.forEach((i, k) => (this.pool[i] = batch[k]));
     this.lastBatch = batch;
-    this.iteration++;
-    const ms = performance.now() - t0;
-    this.wallMs += ms;
+    const ms = this.finishIteration(t0);
     return {
       iteration: this.iteration,
       loss,
@@ -456,25 +426,17 @@ export class GrowTrainer implements Trainer {
   }
 
   saveCheckpoint(): Uint8Array {
+    const shared = this.sharedCheckpoint();
     return encodeCheckpoint({
       meta: {
-        format: CHECKPOINT_FORMAT,
-        task: 'grow',
-        iteration: this.iteration,
-        wallMs: this.wallMs,
-        seed: this.runSeed,
-        bestScore: Number.isFinite(this.bestScore) ? this.bestScore : null,
-        adamStep: this.adam.step,
-        firstLoss: this.firstLoss,
+        ...shared.meta,
         config: this.config,
         grid: this.grid,
         params: this.specs.map((s) => ({ name: s.name, shape: s.shape })),
         backend: this.backend.backend,
       },
       arrays: {
-        weights: flatten(this.values),
-        adamM: flatten(this.adam.m),
-        adamV: flatten(this.adam.v),
+        ...shared.arrays,
         pool: flatten(this.pool),
         target: this.target,
         rng: this.rng.getState(),
@@ -483,27 +445,17 @@ export class GrowTrainer implements Trainer {
   }
 
   restoreCheckpoint(bytes: Uint8Array): void {
-    const ck = decodeCheckpoint(bytes);
-    const m = ck.meta as Record<string, unknown>;
-    if (m.task !== 'grow') throw new Error(`checkpoint: a ${String(m.task)} run cannot resume a grow run`);
-    const w = ck.arrays.weights as Float32Array;
-    if (w.length !== this.paramCount)
-      throw new Error(`checkpoint: ${w.length} weights, this model has ${this.paramCount}`);
-    this.values = unflatten(w, this.specs);
-    this.adam = {
-      step: m.adamStep as number,
-      m: unflatten(ck.arrays.adamM as Float32Array, this.specs),
-      v: unflatten(ck.arrays.adamV as Float32Array, this.specs),
-    };
-    const pool = ck.arrays.pool as Float32Array;
     const size = this.cells * this.config.channels;
+    const ck = this.restoreShared(bytes, (ck) => {
+      if ((ck.arrays.pool as Float32Array).length % size)
+        throw new Error(
+          `checkpoint: pool states do not fit a ${this.grid}x${this.grid}x${this.config.channels} grid`,
+        );
+    });
+    const pool = ck.arrays.pool as Float32Array;
     this.pool = Array.from({ length: pool.length / size }, (_, i) => pool.slice(i * size, (i + 1) * size));
     this.rng.setState(ck.arrays.rng as Float64Array);
-    this.runSeed = (m.seed as number) ?? this.runSeed;
-    this.bestScore = (m.bestScore as number | null) ?? -Infinity;
-    this.iteration = ck.meta.iteration;
-    this.wallMs = (m.wallMs as number) ?? 0;
-    this.firstLoss = (m.firstLoss as number | null) ?? null;
+    this.lastBatch = [];
   }
 
   snapshot(sampleIndices: number[]): Float32Array {
@@ -514,10 +466,6 @@ export class GrowTrainer implements Trainer {
       out.set(s, k * size);
     });
     return out;
-  }
-
-  weights() {
-    return { specs: this.specs, values: this.values.map((v) => v.slice()) };
   }
 
   async dispose(): Promise<void> {
