@@ -16,6 +16,13 @@ const LrStep = z.object({
   lr: z.number().positive().max(1),
 });
 
+const SeedSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1)
+  .default(0);
+
 const OptimizerSchema = z.object({
   lr: z.number().positive().max(1).default(1e-3).describe('initial Adam learning rate'),
   schedule: z
@@ -107,12 +114,7 @@ export const ClassifyConfigSchema = z.object({
     })
     .default({ every: 500, images: 500, steps: 200, mutateSteps: 200 }),
   trainSubset: z.number().int().min(1).optional().describe('use only the first N training images'),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .default(0),
+  seed: SeedSchema,
   compute: ComputeSchema.default({ backend: 'auto', aliveOnly: true, allowSoftwareGpu: false }),
   checkpoints: CheckpointSchema.default({ every: 500, keepLatest: 3, keepBest: true }),
 });
@@ -147,12 +149,7 @@ export const GrowConfigSchema = z.object({
     schedule: [{ at: 2000, lr: 2e-4 }],
     normalizeGradients: true,
   }),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .default(0),
+  seed: SeedSchema,
   compute: ComputeSchema.default({ backend: 'auto', aliveOnly: false, allowSoftwareGpu: false }),
   checkpoints: CheckpointSchema.default({ every: 500, keepLatest: 3, keepBest: true }),
   evaluation: z.object({ every: z.number().int().min(1).default(500) }).default({ every: 500 }),

@@ -18,7 +18,7 @@ import { encodeCellFrame } from '../../../shared/frames.ts';
 import { ApiError } from '../../../shared/contract.ts';
 import { TrainingWorker } from '../engine/training-worker.ts';
 import { isModelOnly } from '../engine/checkpoint.ts';
-import type { RunStatus as WorkerStatus } from '../engine/protocol.ts';
+import type { FrameMessage, RunStatus as WorkerStatus } from '../engine/protocol.ts';
 import type { RunStore } from '../store/index.ts';
 import type { MetricWriter } from '../store/index.ts';
 import type { Logger } from '../../util/log.ts';
@@ -320,18 +320,7 @@ export class TrainingService {
     this.o.events.emit('run.metrics', { runId: a.id, rows });
   }
 
-  private forwardFrame(
-    a: ActiveRun,
-    f: {
-      iteration: number;
-      step: number;
-      buffer: ArrayBuffer;
-      samples: number[];
-      height: number;
-      width: number;
-      channels: number;
-    },
-  ): void {
+  private forwardFrame(a: ActiveRun, f: Omit<FrameMessage, 'type'>): void {
     if (!this.o.events.isWatched(a.id)) {
       // nobody looks any more: stop the worker from making frames
       if (a.framesOn) {
