@@ -193,6 +193,9 @@ describe('growing NCA', () => {
     const ck = decodeCheckpoint(bytes);
     ck.arrays.pool = (ck.arrays.pool as Float32Array).subarray(1);
     expect(() => b.restoreCheckpoint(encodeCheckpoint(ck))).toThrow(/pool states do not fit/);
+    const noRng = decodeCheckpoint(bytes);
+    delete noRng.arrays.rng;
+    expect(() => b.restoreCheckpoint(encodeCheckpoint(noRng))).toThrow(/RNG state is missing/);
     expect(b.iteration).toBe(0);
     expect(b.weights().values.map((v) => Array.from(v))).toEqual(before);
     b.restoreCheckpoint(bytes);

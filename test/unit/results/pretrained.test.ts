@@ -121,6 +121,33 @@ describe('weights-only models', () => {
       if (!resume.ok) expect(resume.error.message).toMatch(/start a new run/);
       await app.close();
     }
+    // a shipped model evaluates like the run it came from (nca eval on the weights-only checkpoint)
+    const installed = RunStore.open(dataDir);
+    const installedId = installed.listRuns()[0].id;
+    installed.close();
+    const evalArgs = (id: string, dir: string) => [
+      'eval',
+      '--run',
+      id,
+      '--checkpoint',
+      'latest',
+      '--images',
+      '12',
+      '--threads',
+      '1',
+      '--data-dir',
+      dir,
+      '--json',
+    ];
+    const shippedEval = nca(evalArgs(installedId, dataDir));
+    expect(shippedEval.status, shippedEval.stderr).toBe(0);
+    const originalEval = nca(evalArgs(runId, trainDir));
+    expect(originalEval.status, originalEval.stderr).toBe(0);
+    const pick = (out: string) => {
+      const r = JSON.parse(out) as { perCellAccuracy: number; agreement: number };
+      return [r.perCellAccuracy, r.agreement];
+    };
+    expect(pick(shippedEval.stdout)).toEqual(pick(originalEval.stdout));
   });
 });
 

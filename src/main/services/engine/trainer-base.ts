@@ -102,13 +102,17 @@ export abstract class TrainerBase {
    * checkpoint changes nothing. Returns it for the subclass's own arrays.
    */
   protected restoreShared(bytes: Uint8Array, check?: (ck: CheckpointContents) => void): CheckpointContents {
-    const ck = decodeCheckpoint(bytes);
+    const ck = this.decodeFitting(bytes);
     const m = ck.meta as Record<string, unknown>;
-    if (m.task !== this.task)
-      throw new Error(`checkpoint: a ${String(m.task)} run cannot resume a ${this.task} run`);
+    if (m.modelOnly)
+      throw new Error(
+        'checkpoint: weights only (a shipped model): it can be evaluated or played, not trained on',
+      );
     const weights = ck.arrays.weights as Float32Array;
-    if (weights.length !== this.paramCount)
-      throw new Error(`checkpoint: ${weights.length} weights, this model has ${this.paramCount}`);
+    for (const name of ['adamM', 'adamV'])
+      if (ck.arrays[name]?.length !== weights.length)
+        throw new Error(`checkpoint: ${name} is missing or does not match the ${weights.length} weights`);
+    if (!(ck.arrays.rng instanceof Float64Array)) throw new Error('checkpoint: the RNG state is missing');
     check?.(ck);
     this.values = unflatten(weights, this.specs);
     this.adam = {
@@ -121,6 +125,28 @@ export abstract class TrainerBase {
     this.iteration = ck.meta.iteration;
     this.wallMs = (m.wallMs as number) ?? 0;
     this.firstLoss = (m.firstLoss as number | null) ?? null;
+    return ck;
+  }
+
+  /**
+   * Loads only the weights (and the iteration and seed, which name the evaluation's streams) from any
+   * checkpoint of this task, weights-only ones included: enough to evaluate, not to train on.
+   */
+  loadWeights(bytes: Uint8Array): void {
+    const ck = this.decodeFitting(bytes);
+    this.values = unflatten(ck.arrays.weights as Float32Array, this.specs);
+    this.runSeed = (ck.meta.seed as number) ?? this.runSeed;
+    this.iteration = ck.meta.iteration;
+  }
+
+  /** A checkpoint of this trainer's task whose weights fit this model, or an error naming why not. */
+  private decodeFitting(bytes: Uint8Array): CheckpointContents {
+    const ck = decodeCheckpoint(bytes);
+    if (ck.meta.task !== this.task)
+      throw new Error(`checkpoint: a ${String(ck.meta.task)} run cannot resume a ${this.task} run`);
+    const weights = ck.arrays.weights as Float32Array | undefined;
+    if (weights?.length !== this.paramCount)
+      throw new Error(`checkpoint: ${weights?.length ?? 0} weights, this model has ${this.paramCount}`);
     return ck;
   }
 }

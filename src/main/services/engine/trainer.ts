@@ -73,7 +73,10 @@ export interface Trainer {
   takeFrames?(): CapturedFrame[];
   evaluate(): Promise<Evaluation>;
   saveCheckpoint(): Uint8Array;
+  /** resume training exactly where the checkpoint was (refuses a weights-only checkpoint) */
   restoreCheckpoint(bytes: Uint8Array): void;
+  /** take only the weights, iteration and seed of a checkpoint (weights-only ones too): to evaluate */
+  loadWeights(bytes: Uint8Array): void;
   /** cell states of the last batch's samples at these batch positions, [n*height*width*channels] */
   snapshot(sampleIndices: number[]): Float32Array;
   /** current weights by name (copies) */
@@ -691,11 +694,14 @@ export class ClassifyTrainer extends TrainerBase implements Trainer {
   restoreCheckpoint(bytes: Uint8Array): void {
     const C = this.settings.arch.channels;
     const ck = this.restoreShared(bytes, (ck) => {
-      const states = ck.arrays.poolStates as Float32Array;
-      if (states.length !== (ck.arrays.poolLabels as Int32Array).length * this.hw * C)
+      const states = ck.arrays.poolStates as Float32Array | undefined;
+      const n = ck.arrays.poolLabels?.length ?? 0;
+      if (states?.length !== n * this.hw * C)
         throw new Error(
           `checkpoint: pool states do not fit a ${this.dataset.width}x${this.dataset.height}x${C} grid`,
         );
+      if (ck.arrays.poolImages?.length !== n)
+        throw new Error('checkpoint: the pool image indices are missing');
     });
     const poolStates = ck.arrays.poolStates as Float32Array;
     const labels = ck.arrays.poolLabels as Int32Array;

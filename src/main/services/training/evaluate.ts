@@ -33,7 +33,8 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
     classifierCheckpoint: o.classifierCheckpoint,
   });
   try {
-    trainer.restoreCheckpoint(o.checkpoint);
+    // evaluation needs the weights only: shipped (weights-only) models evaluate like any checkpoint
+    trainer.loadWeights(o.checkpoint);
     return await trainer.evaluate();
   } finally {
     await trainer.dispose();

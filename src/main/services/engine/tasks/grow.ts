@@ -447,7 +447,7 @@ export class GrowTrainer extends TrainerBase implements Trainer {
   restoreCheckpoint(bytes: Uint8Array): void {
     const size = this.cells * this.config.channels;
     const ck = this.restoreShared(bytes, (ck) => {
-      if ((ck.arrays.pool as Float32Array).length % size)
+      if (!ck.arrays.pool || ck.arrays.pool.length % size)
         throw new Error(
           `checkpoint: pool states do not fit a ${this.grid}x${this.grid}x${this.config.channels} grid`,
         );
