@@ -28,6 +28,23 @@ function squareDataset(): EngineDataset {
   };
 }
 
+/** A small regenerating run (pool + damage) on the square. */
+const smallRegenerating = (over: Record<string, unknown> = {}) => ({
+  task: 'grow',
+  target: { kind: 'dataset', dataset: 'square', index: 0 },
+  targetSize: 10,
+  padding: 2,
+  hidden: 16,
+  stepsMin: 6,
+  stepsMax: 8,
+  poolSize: 8,
+  batch: 4,
+  damaged: 1,
+  experiment: 'regenerating',
+  compute: { backend: 'wasm' },
+  ...over,
+});
+
 describe('growing NCA', () => {
   beforeAll(async () => {
     await initBackend('wasm');
@@ -101,20 +118,7 @@ describe('growing NCA', () => {
     // 40x40 with 64 steps needs ~200 MB of tape a sample: the wasm heap fits only one at a time
     expect(growChunk(1600, 16, 128, 64, 8)).toBe(1);
     expect(growChunk(100, 16, 32, 16, 4)).toBe(4);
-    const config = {
-      task: 'grow',
-      target: { kind: 'dataset', dataset: 'square', index: 0 },
-      targetSize: 10,
-      padding: 2,
-      hidden: 16,
-      stepsMin: 6,
-      stepsMax: 8,
-      poolSize: 8,
-      batch: 5,
-      damaged: 1,
-      experiment: 'regenerating',
-      compute: { backend: 'wasm' },
-    };
+    const config = smallRegenerating({ batch: 5 });
     const run = async (budget: number | null) => {
       setGrowTapeBudget(budget);
       try {
@@ -167,21 +171,7 @@ describe('growing NCA', () => {
   });
 
   it('resumes a regenerating run from a checkpoint exactly; refuses one that does not fit, changing nothing', async () => {
-    const config = (seed: number) => ({
-      task: 'grow',
-      seed,
-      target: { kind: 'dataset', dataset: 'square', index: 0 },
-      targetSize: 10,
-      padding: 2,
-      hidden: 16,
-      stepsMin: 6,
-      stepsMax: 8,
-      poolSize: 8,
-      batch: 4,
-      damaged: 1,
-      experiment: 'regenerating',
-      compute: { backend: 'wasm' },
-    });
+    const config = (seed: number) => smallRegenerating({ seed });
     const a = await createTrainer(config(1), squareDataset(), { keepBackend: true });
     for (let i = 0; i < 2; i++) await a.step();
     a.bestScore = -0.05;
