@@ -177,6 +177,12 @@ export type RunConfig = z.infer<typeof RunConfigSchema>;
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
 export type Task = RunConfig['task'];
 
+/** The catalogue dataset a run trains on; null for a run that grows an image file. */
+export function datasetIdOf(config: RunConfig): string | null {
+  if (config.task !== 'grow') return config.dataset;
+  return config.target.kind === 'dataset' ? config.target.dataset : null;
+}
+
 /** Parse a config, returning every problem as `field: reason` so the UI and CLI can show it. */
 export function parseRunConfig(
   input: unknown,

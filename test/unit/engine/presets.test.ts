@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PRESETS, presetConfig } from '../../../src/shared/presets.ts';
-import { RunConfigSchema } from '../../../src/shared/nca-config.ts';
+import { RunConfigSchema, datasetIdOf } from '../../../src/shared/nca-config.ts';
 
 describe('presets', () => {
   it('has the named presets, each with a title and a one-line description', () => {
@@ -34,5 +34,13 @@ describe('presets', () => {
     expect(() => presetConfig('nope')).toThrow(/preset "nope" does not exist/);
     expect(() => presetConfig('adversarial')).toThrow(/adversarial: classifierRunId/);
     expect(() => presetConfig('quick-demo', { batch: 0 })).toThrow(/quick-demo: batch/);
+  });
+
+  it('says which catalogue dataset a run trains on, and none for a grown image file', () => {
+    expect(datasetIdOf(presetConfig('paper-kmnist'))).toBe('kmnist-split');
+    expect(datasetIdOf(presetConfig('adversarial', { classifierRunId: 'run-1' }))).toBe('mnist');
+    expect(datasetIdOf(presetConfig('grow-fashion'))).toBe('fashion-mnist');
+    const image = presetConfig('grow-fashion', { target: { kind: 'image', path: '/tmp/lizard.png' } });
+    expect(datasetIdOf(image)).toBeNull();
   });
 });

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { Worker, ResourceLimits } from 'node:worker_threads';
 import { startWorker } from '../../util/worker.ts';
 import type { Evaluation, IterationMetrics } from '../../../shared/metrics.ts';
+import { datasetIdOf } from '../../../shared/nca-config.ts';
 import { parseConfigOrThrow, preflight } from './trainer.ts';
 import { ConfigError } from './errors.ts';
 import type { BackendInfo } from './backends.ts';
@@ -96,12 +97,7 @@ export class TrainingWorker extends EventEmitter<TrainingEvents> {
       maxPerSecond: opts.frames?.maxPerSecond ?? 30,
     };
     let dataset: WorkerInit['dataset'];
-    const defaultId =
-      config.task === 'grow'
-        ? config.target.kind === 'dataset'
-          ? config.target.dataset
-          : null
-        : config.dataset;
+    const defaultId = datasetIdOf(config);
     if (opts.dataset && 'data' in opts.dataset) dataset = { kind: 'data', data: opts.dataset.data };
     else if (defaultId) {
       if (!opts.dataset) throw new Error('dataset: give a dataDir (or the data) for dataset ' + defaultId);

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../../shared/contract.ts';
 import type { PlaygroundState } from '../../../shared/contract-results.ts';
 import { encodeCellFrame, frameVotes, type FrameMeta } from '../../../shared/frames.ts';
+import { datasetIdOf } from '../../../shared/nca-config.ts';
 import type { RunRecord } from '../../../shared/runs.ts';
 import { ClassifySession, GrowSession, InferenceSession } from '../engine/inference.ts';
 import type { LoadedDataset } from '../datasets/index.ts';
@@ -64,17 +65,12 @@ export class PlaygroundService {
 
   constructor(private readonly o: PlaygroundOptions) {}
 
-  private datasetIdOf(run: RunRecord): string | null {
-    const c = run.config;
-    if (c.task === 'grow') return c.target.kind === 'dataset' ? c.target.dataset : null;
-    return c.dataset;
-  }
-
   async open(runId: string, checkpoint: string): Promise<Snapshot> {
     const run = this.o.store.getRun(runId);
     const ck = this.o.store.loadCheckpoint(runId, checkpoint);
     const session = await InferenceSession.fromCheckpoint(ck.data, { seed: 0 });
-    const datasetId = run.config.task === 'grow' ? null : this.datasetIdOf(run);
+    // A growing run's playground starts from the seed, not from a dataset image.
+    const datasetId = run.config.task === 'grow' ? null : datasetIdOf(run.config);
     const dataset = datasetId ? await this.o.loadDataset(datasetId) : null;
     const s: OpenSession = {
       id: randomUUID().slice(0, 8),

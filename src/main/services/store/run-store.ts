@@ -11,7 +11,12 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { zlibSync, unzlibSync } from 'fflate';
 import { EvaluationSchema, type Evaluation } from '../../../shared/metrics.ts';
-import { RunConfigSchema, type RunConfig, type RunConfigInput } from '../../../shared/nca-config.ts';
+import {
+  RunConfigSchema,
+  datasetIdOf,
+  type RunConfig,
+  type RunConfigInput,
+} from '../../../shared/nca-config.ts';
 import {
   CheckpointChoiceSchema,
   EventLevelSchema,
@@ -146,11 +151,11 @@ function parseNumbers(text: string): unknown {
   });
 }
 
+/** The runs table's dataset column: the catalogue id, or `image:<file>` for a grown image. */
 function datasetOf(config: RunConfig): string {
-  if (config.task !== 'grow') return config.dataset;
-  return config.target.kind === 'dataset'
-    ? config.target.dataset
-    : `image:${path.basename(config.target.path)}`;
+  if (config.task === 'grow' && config.target.kind === 'image')
+    return `image:${path.basename(config.target.path)}`;
+  return datasetIdOf(config) ?? '';
 }
 
 /** Lower is better for growing runs (loss), higher for classifiers and adversaries. */

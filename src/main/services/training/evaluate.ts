@@ -2,7 +2,7 @@
  * Evaluate a stored checkpoint on the run's test split, in this thread (the CLI's `nca eval`;
  * the app evaluates inside training workers instead).
  */
-import type { RunConfig } from '../../../shared/nca-config.ts';
+import { datasetIdOf, type RunConfig } from '../../../shared/nca-config.ts';
 import type { Evaluation } from '../../../shared/metrics.ts';
 import { loadEngineDataset } from '../engine/dataset.ts';
 import { createTrainer } from '../engine/trainer.ts';
@@ -21,12 +21,7 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
   let config = o.config;
   if (o.images !== undefined && config.task !== 'grow')
     config = { ...config, evaluation: { ...config.evaluation, images: o.images } };
-  const datasetId =
-    config.task === 'grow'
-      ? config.target.kind === 'dataset'
-        ? config.target.dataset
-        : null
-      : config.dataset;
+  const datasetId = datasetIdOf(config);
   const dataset = datasetId ? await loadEngineDataset(datasetId, o.dataDir) : null;
   const trainer = await createTrainer(config, dataset, {
     threads: o.threads,

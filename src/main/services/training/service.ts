@@ -6,6 +6,7 @@
  */
 import {
   configChanges,
+  datasetIdOf,
   modelFieldChanges,
   parseRunConfig,
   type RunConfig,
@@ -199,12 +200,7 @@ export class TrainingService {
     let classifierCheckpoint: Uint8Array | undefined;
     if (config.task === 'adversarial')
       classifierCheckpoint = this.o.store.loadCheckpoint(config.classifierRunId, 'best').data;
-    const datasetId =
-      config.task === 'grow'
-        ? config.target.kind === 'dataset'
-          ? config.target.dataset
-          : null
-        : config.dataset;
+    const datasetId = datasetIdOf(config);
     const classNames = datasetId && config.task !== 'grow' ? await this.o.classNames(datasetId) : [];
 
     let worker: TrainingWorker;
