@@ -5,7 +5,7 @@
  */
 import type { RunRecord } from '../../../shared/runs.ts';
 import { builtinDataset } from '../datasets/catalogue.ts';
-import { recordingSource, type FrameSource } from './frame-source.ts';
+import { recordingSource, type FrameSource, type RecordingLike } from './frame-source.ts';
 
 /** Legend names of a dataset's classes: the romanised reading where there is one (Hiragana). */
 export function legendNames(datasetId: string): string[] | undefined {
@@ -20,18 +20,7 @@ function classCountOf(run: RunRecord): number | undefined {
 
 export interface RecordingStore {
   getRun(id: string): RunRecord;
-  loadRecording(
-    runId: string,
-    recordingId: string,
-  ): {
-    name: string;
-    width: number;
-    height: number;
-    channels: number;
-    frameCount: number;
-    dtype: 'uint8' | 'float32';
-    data: Uint8Array;
-  };
+  loadRecording(runId: string, recordingId: string): RecordingLike & { name: string };
   listRecordings(runId: string): { id: string }[];
 }
 
