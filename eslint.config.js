@@ -5,7 +5,9 @@ import globals from 'globals';
 import svelteConfig from './svelte.config.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', 'dist/', 'test-results/', 'playwright-report/', 'resources/'] },
+  {
+    ignores: ['node_modules/', 'out/', 'dist/', 'test-results/', 'playwright-report/', 'resources/', '.dev/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs.recommended,

@@ -100,6 +100,50 @@ async function tryWebGpu(allowSoftware: boolean): Promise<BackendInfo> {
   return { backend: 'webgpu', device };
 }
 
+/** The parts of tfjs-backend-webgpu's BufferManager that trimming touches (not public API). */
+interface GpuBufferPool {
+  freeBuffers: Map<string, { destroy(): void; size: number }[]>;
+  numFreeBuffers: number;
+  numBytesAllocated: number;
+  numBytesUsed: number;
+}
+
+function gpuBufferPool(): GpuBufferPool | null {
+  if (tf.getBackend() !== 'webgpu') return null;
+  const pool = (tf.backend() as unknown as { bufferManager?: GpuBufferPool }).bufferManager;
+  return pool?.freeBuffers instanceof Map ? pool : null;
+}
+
+/** Bytes of released GPU buffers that tfjs holds for reuse (0 off WebGPU). */
+export function gpuFreePoolBytes(): number {
+  const pool = gpuBufferPool();
+  return pool ? pool.numBytesAllocated - pool.numBytesUsed : 0;
+}
+
+/**
+ * WebGPU: tfjs keeps every released buffer for reuse, keyed by its exact byte size, and never frees
+ * one. Alive-only rollouts change shape with every batch, so that pool grows without bound (an H200
+ * ran out of its 141 GB after ~400 MNIST iterations). Past `limitBytes` of free buffers, destroy
+ * them all; buffers in use are untouched. Returns the bytes freed. A no-op on other backends.
+ */
+export function trimGpuBufferPool(limitBytes = 256 * 2 ** 20): number {
+  const pool = gpuBufferPool();
+  if (!pool || pool.numBytesAllocated - pool.numBytesUsed <= limitBytes) return 0;
+  let freed = 0;
+  for (const [key, buffers] of pool.freeBuffers) {
+    for (const b of buffers) {
+      freed += b.size;
+      b.destroy();
+    }
+    pool.numFreeBuffers -= buffers.length;
+    // an empty map makes tfjs drop released buffers untracked: keep this key's (now empty) list
+    if (pool.freeBuffers.size > 1) pool.freeBuffers.delete(key);
+    else buffers.length = 0;
+  }
+  pool.numBytesAllocated -= freed;
+  return freed;
+}
+
 async function tryWasm(): Promise<BackendInfo> {
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
   await tf.ready();

@@ -14,7 +14,7 @@ import {
   type ClassifyConfig,
   type GrowConfig,
 } from '../../../shared/nca-config.ts';
-import { currentBackend, initBackend } from './backends.ts';
+import { currentBackend, initBackend, trimGpuBufferPool } from './backends.ts';
 import { decodeCheckpoint } from './checkpoint.ts';
 import { aliveMask } from './grid.ts';
 import {
@@ -325,6 +325,8 @@ export class ClassifySession extends InferenceSession {
       apply(adv, dsA);
       this.steps++;
     }
+    // the fired cells differ every step, so do the GPU buffers' sizes
+    trimGpuBufferPool();
   }
 
   readout(): Readout {

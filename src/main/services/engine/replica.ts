@@ -10,6 +10,7 @@ import { tf } from './tf.ts';
 import { flatten, unflatten, type ParamSpec } from './params.ts';
 import { evaluateShard, trainShard, type ClassifySettings, type ReadoutStats } from './tasks/classify.ts';
 import { startWorker } from '../../util/worker.ts';
+import { trimGpuBufferPool } from './backends.ts';
 import type { BackendName } from '../../../shared/nca-config.ts';
 
 export interface ReplicaSetup {
@@ -121,6 +122,7 @@ export class LocalReplica {
       };
     } finally {
       tf.dispose(w);
+      trimGpuBufferPool();
     }
   }
 
@@ -153,6 +155,7 @@ export class LocalReplica {
       };
     } finally {
       tf.dispose(w);
+      trimGpuBufferPool();
     }
   }
 
