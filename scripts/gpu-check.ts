@@ -14,6 +14,8 @@
  *                 inference cell-updates/s
  *
  * Exit status 1 when a check fails. Datasets come from NCA_DATASETS_PATH (MNIST IDX files).
+ * --speed-only skips the correctness checks, --rows=a,b picks speed rows, --flag=NAME=VALUE sets a
+ * tfjs flag once the backend is up (e.g. --flag=WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=1000).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +36,14 @@ import {
 
 const allowSoftware = process.argv.includes('--allow-software');
 const quick = process.argv.includes('--quick');
+/** --speed-only: skip the correctness checks; --rows a,b: only these speed rows */
+const speedOnly = process.argv.includes('--speed-only');
+const rowsArg = process.argv.find((a) => a.startsWith('--rows='))?.slice('--rows='.length);
+/** --flag NAME=VALUE: set a tfjs environment flag after the backend starts (e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE) */
+const flags = process.argv
+  .filter((a) => a.startsWith('--flag='))
+  .map((a) => a.slice('--flag='.length).split('='))
+  .map(([k, v]) => [k, v === 'true' ? true : v === 'false' ? false : Number(v)] as const);
 let failed = false;
 const report = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -44,7 +54,8 @@ const maxAbs = (a: ArrayLike<number>) => {
 };
 
 const info = await initBackend('webgpu', { allowSoftwareGpu: allowSoftware });
-report({ check: 'adapter', backend: info.backend, device: info.device });
+for (const [k, v] of flags) tf.env().set(k, v);
+report({ check: 'adapter', backend: info.backend, device: info.device, flags: Object.fromEntries(flags) });
 
 /** trainShard on the current backend; returns loss, gradients and final states */
 async function engineShard(s: ClassifySettings, w: Float32Array[], states: Float32Array[], labels: number[]) {
@@ -58,10 +69,12 @@ async function engineShard(s: ClassifySettings, w: Float32Array[], states: Float
 }
 
 // 1. against the plain reference, small shapes
-for (const shape of [
-  { height: 5, width: 5, steps: 2 },
-  { height: 12, width: 12, steps: 6 },
-]) {
+for (const shape of speedOnly
+  ? []
+  : [
+      { height: 5, width: 5, steps: 2 },
+      { height: 12, width: 12, steps: 6 },
+    ]) {
   for (const aliveOnly of [false, true]) {
     const s = smallSettings({ ...shape, aliveOnly });
     const labels = [1, 2];
@@ -102,7 +115,7 @@ const mnist = await loadEngineDataset('mnist', path.join(os.tmpdir(), 'nca-gpu-c
   NCA_DATASETS_PATH: datasets,
 });
 const HW = 28 * 28;
-{
+if (!speedOnly) {
   const s: ClassifySettings = {
     ...smallSettings({ height: 28, width: 28, steps: 20 }),
     arch: {
@@ -136,6 +149,7 @@ for (const [name, over, aliveOnly] of [
   ['mnist-3x3-batch64-dense', { batch: 64 }, false],
   ['fashion-model-5x5', { perception: { kind: 'learned', kernel: 5, filters: 80 } }, true],
 ] as const) {
+  if (rowsArg && !rowsArg.split(',').includes(name)) continue;
   const t = await createTrainer(
     {
       task: 'classify',
