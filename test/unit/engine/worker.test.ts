@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TrainingWorker } from '../../../src/main/services/engine/training-worker.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../../../src/main/services/engine/checkpoint.ts';
 import { createTrainer } from '../../../src/main/services/engine/trainer.ts';
+import { describeEngineError } from '../../../src/main/services/engine/backends.ts';
 import { toyConfig, toyDataset } from './toy.ts';
 
 const config = toyConfig;
@@ -115,5 +116,18 @@ describe('TrainingWorker', () => {
     const end = await run.done;
     expect(end.status).toBe('failed');
     expect(end.message).toMatch(/no-such-set/);
+  });
+});
+
+describe('failure messages', () => {
+  it('say when the GPU ran out of memory, and what to do', () => {
+    const oom = new Error('createBuffer failed to allocate a buffer mapped at creation.');
+    expect(describeEngineError(oom, 'webgpu')).toMatch(
+      /^the GPU ran out of memory \(webgpu\): createBuffer .* Lower the batch/,
+    );
+    // the same words on a CPU backend are not a GPU problem; other errors pass through unchanged
+    expect(describeEngineError(oom, 'wasm')).toBe(oom.message);
+    expect(describeEngineError(new Error('labels >= classes'), 'webgpu')).toBe('labels >= classes');
+    expect(describeEngineError('plain string', 'webgpu')).toBe('plain string');
   });
 });

@@ -144,6 +144,19 @@ export function trimGpuBufferPool(limitBytes = 256 * 2 ** 20): number {
   return freed;
 }
 
+/**
+ * A run's failure message. GPU allocation failures surface from tfjs as e.g. "createBuffer failed to
+ * allocate a buffer mapped at creation.", which does not say that the GPU ran out of memory or what
+ * to do about it.
+ */
+export function describeEngineError(e: unknown, backend = currentBackend()?.backend): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const gpu = backend === 'webgpu' || backend === 'tfjs-node-gpu';
+  if (gpu && /failed to allocate|out of (device )?memory|OOM/i.test(message))
+    return `the GPU ran out of memory (${backend}): ${message} Lower the batch or the pool size, or train on another backend.`;
+  return message;
+}
+
 async function tryWasm(): Promise<BackendInfo> {
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
   await tf.ready();

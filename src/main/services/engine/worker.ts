@@ -7,6 +7,7 @@ import { workerPayload } from '../../util/worker-data.ts';
 import { createTrainer, type Trainer } from './trainer.ts';
 import { loadEngineDataset, type EngineDataset } from './dataset.ts';
 import { DivergedError } from './errors.ts';
+import { describeEngineError } from './backends.ts';
 import type { FromWorker, RunStatus, ToWorker, WorkerInit } from './protocol.ts';
 
 const init = workerPayload<WorkerInit>();
@@ -180,7 +181,7 @@ main()
       // The trainer refuses the update that diverged, so this checkpoint is the last good state.
       if (trainer) postCheckpoint('diverged', false);
       setStatus('diverged', e.message);
-    } else setStatus('failed', e instanceof Error ? e.message : String(e));
+    } else setStatus('failed', describeEngineError(e));
   })
   .finally(async () => {
     await trainer?.dispose().catch(() => {});
