@@ -14,6 +14,19 @@ test('a fresh install lists the shipped models and opens one in the playground',
     await expect(rows).toHaveCount(index.models.length);
     for (const m of index.models) await expect(page.getByText(m.title).first()).toBeVisible();
     await shot(page, 'runs-pretrained');
+    // a shipped model cannot resume (weights only) but can be fine-tuned as a new run
+    const mnistTitle = index.models.find((m) => m.id === 'mnist')!.title;
+    await page.getByTestId('run-open').filter({ hasText: mnistTitle }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText(mnistTitle);
+    await expect(page.getByTestId('resume')).toHaveCount(0);
+    await expect(page.getByTestId('continue-run')).toHaveText('Fine-tune as new run…');
+    await page.getByTestId('continue-run').click();
+    await expect(page.getByTestId('continue-dialog')).toBeVisible();
+    await expect(page.getByTestId('continue-dialog')).toContainText('Fine-tune as a new run');
+    await expect(page.getByTestId('continue-changes')).toContainText('fine-tunes these weights');
+    await expect(page.getByTestId('continue-dialog').locator('#cfg-channels')).toBeDisabled();
+    await shot(page, 'run-pretrained-finetune');
+    await page.goto(server.url);
     await page.getByTestId('nav-playground').click();
     await expect(page.getByTestId('pg-grid')).toBeVisible();
     const open = async (title: string) => {

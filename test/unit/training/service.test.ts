@@ -12,7 +12,7 @@ import type { EventEnvelope } from '../../../src/shared/contract.ts';
 import { memoryLogger } from '../../../src/main/util/log.ts';
 import { FRAME_BYTES_PER_CELL } from '../../../src/shared/frames.ts';
 import { RunStore } from '../../../src/main/services/store/index.ts';
-import { modelOnlyCheckpoint } from '../../../src/main/services/engine/checkpoint.ts';
+import { decodeCheckpoint, modelOnlyCheckpoint } from '../../../src/main/services/engine/checkpoint.ts';
 
 let app: WorkbenchApp;
 let trainedRun = '';
@@ -143,7 +143,7 @@ describe('training service', () => {
     if (!bad.ok) expect(bad.error.message).toMatch(/batch/);
   });
 
-  it('runs.fork refuses a changed model field and a weights-only checkpoint, and creates nothing', async () => {
+  it('runs.fork refuses a changed model field and creates nothing', async () => {
     const store = RunStore.open(app.dataDir); // a second connection to the app's database, as the CLI would
     const parent = store.getRun(trainedRun);
     const before = store.listRuns().length;
@@ -153,17 +153,48 @@ describe('training service', () => {
     );
     expect(wider).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
     if (!wider.ok) expect(wider.error.message).toMatch(/^channels: must stay 14/);
-    // a shipped model keeps weights only: nothing to continue training from
+    expect(store.listRuns()).toHaveLength(before);
+    store.close();
+  });
+
+  it('fine-tunes a weights-only model by forking it, and refuses to resume the model itself', async () => {
+    const store = RunStore.open(app.dataDir);
+    const parent = store.getRun(trainedRun);
+    // a shipped model keeps weights only: no Adam state or pool
     const shipped = store.createRun({ name: 'weights only', config: parent.config });
     const full = store.loadCheckpoint(parent.id, 'latest');
     store.saveCheckpoint(shipped.id, { iteration: full.iteration, data: modelOnlyCheckpoint(full.data) });
-    const r = await app.router.handle(
-      { id: 8, method: 'runs.fork', params: { id: shipped.id, config: parent.config, start: false } },
+    const resume = await app.router.handle(
+      { id: 8, method: 'training.start', params: { id: shipped.id } },
       conn,
     );
-    expect(r).toMatchObject({ ok: false, error: { code: 'conflict' } });
-    if (!r.ok) expect(r.error.message).toMatch(/holds weights only/);
-    expect(store.listRuns()).toHaveLength(before + 1); // only the weights-only run made here
+    expect(resume).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    if (!resume.ok) expect(resume.error.message).toMatch(/holds weights only.*fork it to fine-tune/);
+
+    const child = await call('runs.fork', {
+      id: shipped.id,
+      config: { ...parent.config, iterations: full.iteration + 5 },
+    });
+    const id = child.id as string;
+    await waitFor(() => statusesOf(id).includes('completed'));
+    expect(await call('runs.get', { id })).toMatchObject({
+      status: 'completed',
+      lastIteration: full.iteration + 5,
+    });
+    const logged = store.events(id).map((e) => e.message);
+    expect(logged.join('\n')).toMatch(/weights only \(a shared model\): Adam state and pool start fresh/);
+    expect(logged.join('\n')).toMatch(/starting from the weights of the checkpoint at iteration 10/);
+    // the child trained on from the shipped weights (5 small Adam steps away), not from a fresh init,
+    // and its own checkpoints are full ones it can resume from
+    const tuned = decodeCheckpoint(store.loadCheckpoint(id, 'latest').data);
+    expect(tuned.meta.modelOnly).toBeUndefined();
+    expect(tuned.arrays.adamM).toBeDefined();
+    const a = decodeCheckpoint(full.data).arrays.weights as Float32Array;
+    const b = tuned.arrays.weights as Float32Array;
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    expect(maxDiff).toBeGreaterThan(0);
+    expect(maxDiff).toBeLessThan(5 * 2 * parent.config.optimizer.lr);
     store.close();
   });
 });

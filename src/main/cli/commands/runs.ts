@@ -12,7 +12,7 @@ const USAGE = [
   '             sort keys: createdAt name status loss perCellAccuracy agreement evalAccuracy duration lastIteration',
   '  runs show ID                      one run: config, best metrics, checkpoints, recordings, recent events',
   '  runs export ID FILE [--checkpoints latest|best|all] [--model-only]   write one .ncarun file (default: best);',
-  '                                    --model-only keeps only the weights (small, for sharing; cannot resume)',
+  '                                    --model-only keeps only the weights (small, for sharing; fork to fine-tune, cannot resume)',
   '  runs import FILE                  add a .ncarun run (a clashing id gets a new one)',
   '  runs delete ID                    delete a run and everything it stored',
 ].join('\n');

@@ -7,6 +7,7 @@ import { workerPayload } from '../../util/worker-data.ts';
 import { createTrainer, type Trainer } from './trainer.ts';
 import { loadEngineDataset, type EngineDataset } from './dataset.ts';
 import { DivergedError } from './errors.ts';
+import { isModelOnly } from './checkpoint.ts';
 import { describeEngineError } from './backends.ts';
 import type { FromWorker, RunStatus, ToWorker, WorkerInit } from './protocol.ts';
 
@@ -112,7 +113,11 @@ async function main(): Promise<void> {
     classifierCheckpoint: init.classifierCheckpoint,
     log: (line) => post({ type: 'log', line }),
   });
-  if (init.checkpoint) trainer.restoreCheckpoint(init.checkpoint);
+  // a weights-only checkpoint (a shipped or shared model, forked to fine-tune): its weights, with a
+  // fresh Adam state and pool; the service refuses it anywhere else
+  if (init.checkpoint)
+    if (isModelOnly(init.checkpoint)) trainer.loadWeights(init.checkpoint);
+    else trainer.restoreCheckpoint(init.checkpoint);
   post({ type: 'backend', info: trainer.backend, threads: trainer.threads, paramCount: trainer.paramCount });
   setStatus('running');
   const c = trainer.config;

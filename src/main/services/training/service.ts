@@ -151,20 +151,19 @@ export class TrainingService {
     const locked = modelFieldChanges(parent.config, config);
     if (locked.length > 0) throw new ApiError('invalid_params', locked.join('\n'));
     const ck = this.o.store.loadCheckpoint(parent.id, input.checkpoint);
-    if (isModelOnly(ck.data))
-      throw new ApiError(
-        'conflict',
-        `run ${parent.id} holds weights only (a shared or pretrained model): it has no optimiser state or pool to continue from`,
-      );
+    // a shipped or shared model holds weights only: the fork fine-tunes them from a fresh start
+    const weightsOnly = isModelOnly(ck.data);
     const changes = configChanges(parent.config, config);
     const run = this.o.store.forkRun({
       parentId: parent.id,
       checkpoint: ck.id,
       name: input.name ?? `${parent.name} (from ${ck.iteration.toLocaleString('en-US')})`,
       config,
-      because: changes.length
-        ? `changed ${changes.map((c) => `${c.path} ${c.from} → ${c.to}`).join(', ')}`
-        : 'same configuration',
+      because:
+        (changes.length
+          ? `changed ${changes.map((c) => `${c.path} ${c.from} → ${c.to}`).join(', ')}`
+          : 'same configuration') +
+        (weightsOnly ? '; weights only (a shared model): Adam state and pool start fresh' : ''),
     });
     if (input.start !== false) await this.start(run.id);
     return this.o.store.getRun(run.id);
@@ -188,14 +187,22 @@ export class TrainingService {
     let checkpoint: Uint8Array | undefined;
     if (checkpoints.length > 0) {
       const latest = this.o.store.loadCheckpoint(id, 'latest');
-      if (isModelOnly(latest.data))
+      const weightsOnly = isModelOnly(latest.data);
+      // an imported model stays as shipped; a fork of it (its parent set) fine-tunes the weights
+      if (weightsOnly && run.parentRunId === null)
         throw new ApiError(
           'conflict',
-          `run ${id} holds weights only (a shared or pretrained model): it opens in the playground but cannot resume training; start a new run from its configuration`,
+          `run ${id} holds weights only (a shared or pretrained model): it opens in the playground but cannot resume training; fork it to fine-tune (nca train --fork ${id})`,
         );
       checkpoint = latest.data;
       this.o.store.rewindRun(id, latest.iteration);
-      this.o.store.logEvent(id, 'info', `resuming from the checkpoint at iteration ${latest.iteration}`);
+      this.o.store.logEvent(
+        id,
+        'info',
+        weightsOnly
+          ? `starting from the weights of the checkpoint at iteration ${latest.iteration} (Adam state and pool start fresh)`
+          : `resuming from the checkpoint at iteration ${latest.iteration}`,
+      );
     }
     let classifierCheckpoint: Uint8Array | undefined;
     if (config.task === 'adversarial')
