@@ -157,6 +157,22 @@ describe('training service', () => {
     store.close();
   });
 
+  it("a fork that scores differently (another alive mask) does not inherit the parent's best score", async () => {
+    const store = RunStore.open(app.dataDir);
+    const parent = store.getRun(trainedRun);
+    const scored = store.loadCheckpoint(parent.id, 'best');
+    expect(scored.metric).not.toBeNull();
+    const fork = async (config: Record<string, unknown>) => {
+      const r = await call('runs.fork', { id: parent.id, checkpoint: scored.id, config, start: false });
+      return store.listCheckpoints(r.id as string);
+    };
+    const sameScoring = await fork({ ...parent.config, optimizer: { ...parent.config.optimizer, lr: 1e-4 } });
+    expect(sameScoring).toMatchObject([{ iteration: scored.iteration, metric: scored.metric, best: true }]);
+    const otherMask = await fork({ ...parent.config, aliveMode: 'dilated' });
+    expect(otherMask).toMatchObject([{ iteration: scored.iteration, metric: null, best: false }]);
+    store.close();
+  });
+
   it('fine-tunes a weights-only model by forking it, and refuses to resume the model itself', async () => {
     const store = RunStore.open(app.dataDir);
     const parent = store.getRun(trainedRun);

@@ -883,6 +883,11 @@ export class RunStore {
     notes?: string;
     /** logged on the child, after "continued from run X at iteration N" */
     because?: string;
+    /**
+     * false when the child scores differently (another alive mask, other evaluation settings): the
+     * copied checkpoint then keeps no metric, so the parent's score cannot stay the child's "best"
+     */
+    keepMetric?: boolean;
   }): RunRecord {
     return this.guard(() => {
       const parent = toRecord(this.row(input.parentId));
@@ -917,9 +922,9 @@ export class RunStore {
         this.db
           .prepare(
             `INSERT INTO checkpoints (run_id, iteration, metric, created_at, bytes, data)
-             SELECT ?, iteration, metric, created_at, bytes, data FROM checkpoints WHERE id = ?`,
+             SELECT ?, iteration, CASE WHEN ? THEN metric END, created_at, bytes, data FROM checkpoints WHERE id = ?`,
           )
-          .run(child, Number(ck.id));
+          .run(child, input.keepMetric === false ? 0 : 1, Number(ck.id));
         this.recomputeAggregates(child);
         this.insertEvent(
           child,

@@ -154,6 +154,10 @@ export class TrainingService {
     // a shipped or shared model holds weights only: the fork fine-tunes them from a fresh start
     const weightsOnly = isModelOnly(ck.data);
     const changes = configChanges(parent.config, config);
+    // a checkpoint's metric is its evaluation score: comparable only while the scoring stays the same
+    const rescored = changes.some((c) =>
+      /^(aliveMode|aliveThreshold|evaluation\.(images|steps|mutateSteps))$/.test(c.path),
+    );
     const run = this.o.store.forkRun({
       parentId: parent.id,
       checkpoint: ck.id,
@@ -164,6 +168,7 @@ export class TrainingService {
           ? `changed ${changes.map((c) => `${c.path} ${c.from} → ${c.to}`).join(', ')}`
           : 'same configuration') +
         (weightsOnly ? '; weights only (a shared model): Adam state and pool start fresh' : ''),
+      keepMetric: !rescored,
     });
     if (input.start !== false) await this.start(run.id);
     return this.o.store.getRun(run.id);
