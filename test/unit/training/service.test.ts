@@ -164,12 +164,24 @@ describe('training service', () => {
     expect(scored.metric).not.toBeNull();
     const fork = async (config: Record<string, unknown>) => {
       const r = await call('runs.fork', { id: parent.id, checkpoint: scored.id, config, start: false });
-      return store.listCheckpoints(r.id as string);
+      const id = r.id as string;
+      return {
+        checkpoints: store.listCheckpoints(id),
+        run: store.getSummary(id),
+        evals: store.evaluations(id),
+      };
     };
-    const sameScoring = await fork({ ...parent.config, optimizer: { ...parent.config.optimizer, lr: 1e-4 } });
-    expect(sameScoring).toMatchObject([{ iteration: scored.iteration, metric: scored.metric, best: true }]);
-    const otherMask = await fork({ ...parent.config, aliveMode: 'dilated' });
-    expect(otherMask).toMatchObject([{ iteration: scored.iteration, metric: null, best: false }]);
+    const same = await fork({ ...parent.config, optimizer: { ...parent.config.optimizer, lr: 1e-4 } });
+    expect(same.checkpoints).toMatchObject([
+      { iteration: scored.iteration, metric: scored.metric, best: true },
+    ]);
+    expect(same.run.metricRows).toBe(scored.iteration);
+    expect(same.evals.length).toBeGreaterThan(0);
+    // another mask scores other cells: none of the parent's scores or curves carry over
+    const other = await fork({ ...parent.config, aliveMode: 'dilated' });
+    expect(other.checkpoints).toMatchObject([{ iteration: scored.iteration, metric: null, best: false }]);
+    expect(other.run).toMatchObject({ metricRows: 0, bestEvalAccuracy: null, bestLoss: null });
+    expect(other.evals).toHaveLength(0);
     store.close();
   });
 

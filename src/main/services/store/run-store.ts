@@ -884,10 +884,11 @@ export class RunStore {
     /** logged on the child, after "continued from run X at iteration N" */
     because?: string;
     /**
-     * false when the child scores differently (another alive mask, other evaluation settings): the
-     * copied checkpoint then keeps no metric, so the parent's score cannot stay the child's "best"
+     * false when the child scores differently (another alive mask, other evaluation settings): its
+     * history starts at the checkpoint (the parent's curves and evaluations were measured on other
+     * cells) and the copied checkpoint keeps no metric, so no parent score stays the child's "best"
      */
-    keepMetric?: boolean;
+    sameScoring?: boolean;
   }): RunRecord {
     return this.guard(() => {
       const parent = toRecord(this.row(input.parentId));
@@ -901,10 +902,11 @@ export class RunStore {
           tags: input.tags ?? parent.tags,
           notes: input.notes,
         }).id;
+        const sameScoring = input.sameScoring !== false;
         const cols = this.readColumns(parent.id, METRIC_COLUMNS);
         const keep: number[] = [];
         cols.iteration.forEach((it, i) => {
-          if (it <= ck.iteration) keep.push(i);
+          if (sameScoring && it <= ck.iteration) keep.push(i);
         });
         for (let start = 0; start < keep.length; start += 4096) {
           const part = keep.slice(start, start + 4096);
@@ -912,19 +914,20 @@ export class RunStore {
           for (const c of METRIC_COLUMNS) batch[c] = Float64Array.from(part, (i) => cols[c][i]);
           this.writeChunk(child, batch);
         }
-        this.db
-          .prepare(
-            `INSERT INTO evaluations (run_id, iteration, per_cell_accuracy, agreement, created_at, body)
-             SELECT ?, iteration, per_cell_accuracy, agreement, created_at, body FROM evaluations
-             WHERE run_id = ? AND iteration <= ? ORDER BY iteration, id`,
-          )
-          .run(child, parent.id, ck.iteration);
+        if (sameScoring)
+          this.db
+            .prepare(
+              `INSERT INTO evaluations (run_id, iteration, per_cell_accuracy, agreement, created_at, body)
+               SELECT ?, iteration, per_cell_accuracy, agreement, created_at, body FROM evaluations
+               WHERE run_id = ? AND iteration <= ? ORDER BY iteration, id`,
+            )
+            .run(child, parent.id, ck.iteration);
         this.db
           .prepare(
             `INSERT INTO checkpoints (run_id, iteration, metric, created_at, bytes, data)
              SELECT ?, iteration, CASE WHEN ? THEN metric END, created_at, bytes, data FROM checkpoints WHERE id = ?`,
           )
-          .run(child, input.keepMetric === false ? 0 : 1, Number(ck.id));
+          .run(child, sameScoring ? 1 : 0, Number(ck.id));
         this.recomputeAggregates(child);
         this.insertEvent(
           child,

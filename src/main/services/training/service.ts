@@ -168,7 +168,7 @@ export class TrainingService {
           ? `changed ${changes.map((c) => `${c.path} ${c.from} → ${c.to}`).join(', ')}`
           : 'same configuration') +
         (weightsOnly ? '; weights only (a shared model): Adam state and pool start fresh' : ''),
-      keepMetric: !rescored,
+      sameScoring: !rescored,
     });
     if (input.start !== false) await this.start(run.id);
     return this.o.store.getRun(run.id);
