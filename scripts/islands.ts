@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { loadDataset } from '../src/main/services/datasets/index.ts';
 import { RunStore } from '../src/main/services/store/index.ts';
-import { evaluateModelSlice } from '../src/main/services/training/evaluate-model.ts';
+import { evaluateModelSliceOn } from '../src/main/services/training/evaluate-model.ts';
 import { ISLAND_BINS } from '../src/shared/datasets.ts';
 
 const { values } = parseArgs({
@@ -36,8 +36,7 @@ try {
     const ck = store.loadCheckpoint(id, values.checkpoint as 'best');
     const dataset = await loadDataset(run.dataset, { dataDir: values['data-dir'] });
     const o = { start: 0, count: Number(values.count), steps: Number(values.steps) };
-    const alive = await evaluateModelSlice(ck.data, dataset, o);
-    const strokes = await evaluateModelSlice(ck.data, dataset, { ...o, scoreOn: 'strokes' });
+    const [alive, strokes] = await evaluateModelSliceOn(ck.data, dataset, o, ['alive', 'strokes']);
     const mode = run.config.aliveMode;
     rows.push(
       `| ${mode} | ${id} | ${ck.iteration} | ${pct(alive.perCellAccuracy)} | ${pct(alive.agreement)} | ${pct(strokes.perCellAccuracy)} | ${pct(strokes.agreement)} |`,

@@ -18,6 +18,7 @@ import {
   evaluateAttackSlice,
   evaluateGrowModel,
   evaluateModelSlice,
+  evaluateModelSliceOn,
 } from '../../../src/main/services/training/evaluate-model.ts';
 import type { Connection } from '../../../src/main/transport/router.ts';
 import { memoryLogger } from '../../../src/main/util/log.ts';
@@ -194,6 +195,41 @@ describe('shipped models in resources/models', () => {
           expect(Math.abs(got.agreement - e.check!.agreement)).toBeLessThanOrEqual(0.02);
           expect(docs).toContain(`${(e.check!.perCellAccuracy * 100).toFixed(1)}%`);
         }),
+      CHECK_TIMEOUT,
+    );
+  }
+
+  // threshold mask: the alive cells are the stroke cells; dilated: strokes and a ring of background
+  for (const [id, strokesAreAlive] of [
+    ['mnist', true],
+    ['kmnist-split', false],
+  ] as const) {
+    it(
+      `${id}: one simulation scores a slice on alive and stroke cells as two simulations do, by islands`,
+      () =>
+        withShipped(
+          entries.find((x) => x.id === id)!,
+          async (ck, dir) => {
+            const dataset = await loadDataset(entries.find((x) => x.id === id)!.dataset, {
+              dataDir: dir,
+              env: datasetsEnv,
+            });
+            const o = { start: 0, count: 20, steps: 40, batch: 10 };
+            const [alive, strokes] = await evaluateModelSliceOn(ck, dataset, o, ['alive', 'strokes']);
+            expect(alive).toEqual(await evaluateModelSlice(ck, dataset, o));
+            expect(strokes).toEqual(await evaluateModelSlice(ck, dataset, { ...o, scoreOn: 'strokes' }));
+            const sum = (s: typeof alive, k: 'images' | 'cells' | 'correct' | 'agreeing') =>
+              s.byIslands.reduce((a, r) => a + r[k], 0);
+            for (const s of [alive, strokes]) {
+              expect(sum(s, 'images')).toBe(o.count);
+              expect(sum(s, 'correct') / sum(s, 'cells')).toBeCloseTo(s.perCellAccuracy, 10);
+              expect(sum(s, 'agreeing') / o.count).toBeCloseTo(s.agreement, 10);
+            }
+            expect(sum(strokes, 'cells')).toBeGreaterThan(0);
+            if (strokesAreAlive) expect(strokes).toEqual(alive);
+            else expect(sum(strokes, 'cells')).toBeLessThan(sum(alive, 'cells'));
+          },
+        ),
       CHECK_TIMEOUT,
     );
   }

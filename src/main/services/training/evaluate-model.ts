@@ -45,29 +45,48 @@ export interface SliceOptions {
   scoreOn?: 'alive' | 'strokes';
 }
 
+export type ScoredCells = 'alive' | 'strokes';
+
 export async function evaluateModelSlice(
   checkpoint: Uint8Array,
   dataset: EngineDataset,
   o: SliceOptions,
 ): Promise<SliceScore> {
+  const [score] = await evaluateModelSliceOn(checkpoint, dataset, o, [o.scoreOn ?? 'alive']);
+  return score;
+}
+
+/**
+ * One simulation of the slice, scored on several cell sets (the islands comparison needs both the
+ * model's alive cells and the stroke cells; simulating twice doubled its ~20 minutes).
+ */
+export async function evaluateModelSliceOn(
+  checkpoint: Uint8Array,
+  dataset: EngineDataset,
+  o: Omit<SliceOptions, 'scoreOn'>,
+  scoreOn: readonly ScoredCells[],
+): Promise<SliceScore[]> {
   const batch = Math.min(o.batch ?? 50, o.count);
   const session = await InferenceSession.fromCheckpoint(checkpoint, { samples: batch, seed: 0 });
   if (!(session instanceof ClassifySession)) throw new Error('evaluateModelSlice: not a classifier');
   const hw = dataset.width * dataset.height;
   const C = session.channels;
   const K = session.numClasses;
-  const byIslands: IslandsRow[] = Array.from({ length: ISLAND_BINS }, (_, islands) => ({
-    islands,
-    images: 0,
-    agreeing: 0,
-    cells: 0,
+  const tallies = scoreOn.map((on) => ({
+    strokesOnly: on === 'strokes',
     correct: 0,
+    scored: 0,
+    agreeing: 0,
+    byIslands: Array.from({ length: ISLAND_BINS }, (_, islands): IslandsRow => ({
+      islands,
+      images: 0,
+      agreeing: 0,
+      cells: 0,
+      correct: 0,
+    })),
   }));
   const seen = new Uint8Array(hw);
   const stack = new Int32Array(hw);
-  let correct = 0;
-  let scored = 0;
-  let agreeing = 0;
   try {
     for (let first = o.start; first < o.start + o.count; first += batch) {
       const n = Math.min(batch, o.start + o.count - first);
@@ -82,43 +101,47 @@ export async function evaluateModelSlice(
       for (let b = 0; b < n; b++) {
         const pixels = dataset.test.images.subarray((first + b) * hw, (first + b + 1) * hw);
         const truth = dataset.test.labels[first + b];
-        const row =
-          byIslands[
-            Math.min(
-              countIslands(pixels, dataset.width, dataset.height, STROKE_CUTOFF, seen, stack),
-              ISLAND_BINS - 1,
-            )
-          ];
-        let voted = -1;
-        let agrees = true;
-        let voters = 0;
-        for (let i = 0; i < hw; i++) {
-          const cell = b * hw + i;
-          const label = labels[cell];
-          if (label < 0) continue;
-          if (o.scoreOn === 'strokes' && pixels[i] <= STROKE_CUTOFF) continue;
-          scored++;
-          row.cells++;
-          if (label === truth) {
-            correct++;
-            row.correct++;
+        const bin = Math.min(
+          countIslands(pixels, dataset.width, dataset.height, STROKE_CUTOFF, seen, stack),
+          ISLAND_BINS - 1,
+        );
+        for (const t of tallies) {
+          const row = t.byIslands[bin];
+          let voted = -1;
+          let agrees = true;
+          let voters = 0;
+          for (let i = 0; i < hw; i++) {
+            const cell = b * hw + i;
+            const label = labels[cell];
+            if (label < 0) continue;
+            if (t.strokesOnly && pixels[i] <= STROKE_CUTOFF) continue;
+            t.scored++;
+            row.cells++;
+            if (label === truth) {
+              t.correct++;
+              row.correct++;
+            }
+            if (!(state[cell * C + C - K + label] > 0)) continue; // no vote
+            voters++;
+            if (voted === -1) voted = label;
+            else if (voted !== label) agrees = false;
           }
-          if (!(state[cell * C + C - K + label] > 0)) continue; // no vote
-          voters++;
-          if (voted === -1) voted = label;
-          else if (voted !== label) agrees = false;
-        }
-        row.images++;
-        if (agrees && voters > 0) {
-          agreeing++;
-          row.agreeing++;
+          row.images++;
+          if (agrees && voters > 0) {
+            t.agreeing++;
+            row.agreeing++;
+          }
         }
       }
     }
   } finally {
     session.dispose();
   }
-  return { perCellAccuracy: scored ? correct / scored : 0, agreement: agreeing / o.count, byIslands };
+  return tallies.map((t) => ({
+    perCellAccuracy: t.scored ? t.correct / t.scored : 0,
+    agreement: t.agreeing / o.count,
+    byIslands: t.byIslands,
+  }));
 }
 
 /**
