@@ -157,6 +157,33 @@ describe('training service', () => {
     store.close();
   });
 
+  it('scores only the checkpoints of evaluated states, so "best" is an evaluated one', async () => {
+    const config = {
+      ...tiny(12),
+      evaluation: { every: 4, images: 10, steps: 6, mutateSteps: 0 },
+      checkpoints: { every: 2, keepLatest: 10, keepBest: true },
+    };
+    const run = await call('runs.create', { name: 'scored checkpoints', config });
+    const id = run.id as string;
+    await waitFor(() => statusesOf(id).includes('completed'));
+    const store = RunStore.open(app.dataDir);
+    try {
+      const checkpoints = store.listCheckpoints(id);
+      const evals = store.evaluations(id);
+      expect(new Set(checkpoints.map((c) => c.iteration))).toEqual(new Set([2, 4, 6, 8, 10, 12]));
+      for (const c of checkpoints) {
+        const evaluated = evals.find((e) => e.iteration === c.iteration);
+        if (evaluated) expect(c.metric, `checkpoint ${c.iteration}`).toBe(evaluated.perCellAccuracy);
+        else expect(c.metric, `checkpoint ${c.iteration} was not evaluated`).toBeNull();
+      }
+      const best = store.loadCheckpoint(id, 'best');
+      expect(best.iteration % 4).toBe(0);
+      expect(best.metric).toBe(Math.max(...evals.map((e) => e.perCellAccuracy)));
+    } finally {
+      store.close();
+    }
+  });
+
   it("a fork that scores differently (another alive mask) does not inherit the parent's best score", async () => {
     const store = RunStore.open(app.dataDir);
     const parent = store.getRun(trainedRun);

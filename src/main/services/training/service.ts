@@ -59,7 +59,8 @@ interface ActiveRun {
   pendingRows: IterationMetrics[];
   flushTimer: NodeJS.Timeout;
   classCount: number;
-  lastEvalMetric: number | null;
+  /** the last evaluation's score and iteration: the metric of a checkpoint of that very state */
+  lastEval: { iteration: number; metric: number | null } | null;
   frameSamples: number[];
   framesOn: boolean;
   /** the channel shown as a heat map (channelView) */
@@ -243,7 +244,7 @@ export class TrainingService {
       pendingRows: [],
       flushTimer: setInterval(() => this.flushMetricEvents(a), this.o.metricsEventMs ?? 250),
       classCount: classNames.length || 10,
-      lastEvalMetric: null,
+      lastEval: null,
       frameSamples: [],
       framesOn: false,
       channel: config.task === 'grow' ? 3 : 1,
@@ -264,7 +265,7 @@ export class TrainingService {
       a.pendingRows.push(m);
     });
     worker.on('evaluation', (e) => {
-      a.lastEvalMetric = evaluationMetric(config.task, e);
+      a.lastEval = { iteration: e.iteration, metric: evaluationMetric(config.task, e) };
       this.guard(id, () => this.o.store.addEvaluation(id, e));
       this.o.events.emit('run.evaluation', { runId: id, evaluation: e });
     });
@@ -275,7 +276,9 @@ export class TrainingService {
         writer.flush();
         const meta = this.o.store.saveCheckpoint(id, {
           iteration: c.iteration,
-          metric: a.lastEvalMetric,
+          // only the evaluated state has a score: a later checkpoint carrying it would tie with it
+          // and, the later winning ties, be shipped as "best" unevaluated
+          metric: a.lastEval?.iteration === c.iteration ? a.lastEval.metric : null,
           data: c.bytes,
         });
         this.o.events.emit('run.checkpoint', { runId: id, checkpoint: meta, reason: c.reason });
