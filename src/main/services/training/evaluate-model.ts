@@ -32,6 +32,8 @@ export interface SliceScore {
   byIslands: IslandsRow[];
 }
 
+export type ScoredCells = 'alive' | 'strokes';
+
 export interface SliceOptions {
   start: number;
   count: number;
@@ -42,10 +44,8 @@ export interface SliceOptions {
    * (pixel > 0.1) whatever the model's alive mode, so models with different masks compare on the
    * same cells.
    */
-  scoreOn?: 'alive' | 'strokes';
+  scoreOn?: ScoredCells;
 }
-
-export type ScoredCells = 'alive' | 'strokes';
 
 export async function evaluateModelSlice(
   checkpoint: Uint8Array,
