@@ -54,6 +54,14 @@ const CheckpointSchema = z.object({
   keepBest: z.boolean().default(true),
 });
 
+/** A classifier's "best" checkpoint: by per-cell accuracy, or by total agreement when that is the aim. */
+const ClassifyCheckpointSchema = CheckpointSchema.extend({
+  bestBy: z
+    .enum(['accuracy', 'agreement'])
+    .default('accuracy')
+    .describe('the evaluation score that picks the best checkpoint'),
+});
+
 export const ClassifyConfigSchema = z.object({
   task: z.literal('classify'),
   dataset: z.string().min(1).default('mnist'),
@@ -116,7 +124,12 @@ export const ClassifyConfigSchema = z.object({
   trainSubset: z.number().int().min(1).optional().describe('use only the first N training images'),
   seed: SeedSchema,
   compute: ComputeSchema.default({ backend: 'auto', aliveOnly: true, allowSoftwareGpu: false }),
-  checkpoints: CheckpointSchema.default({ every: 500, keepLatest: 3, keepBest: true }),
+  checkpoints: ClassifyCheckpointSchema.default({
+    every: 500,
+    keepLatest: 3,
+    keepBest: true,
+    bestBy: 'accuracy',
+  }),
 });
 
 export const GrowConfigSchema = z.object({
@@ -161,6 +174,8 @@ export const AdversarialConfigSchema = ClassifyConfigSchema.omit({ task: true })
   targetClass: z.number().int().min(0).max(127).default(8),
   adversaryFraction: z.number().min(0).max(1).default(0.01),
   attackFractions: z.array(z.number().min(0).max(1)).default([0.005, 0.01, 0.02, 0.05, 0.1]),
+  // an adversary's best checkpoint is its mean attack success
+  checkpoints: CheckpointSchema.default({ every: 500, keepLatest: 3, keepBest: true }),
 });
 
 export const RunConfigSchema = z.discriminatedUnion('task', [

@@ -174,7 +174,6 @@ describe('growing NCA', () => {
     const config = (seed: number) => smallRegenerating({ seed });
     const a = await createTrainer(config(1), squareDataset(), { keepBackend: true });
     for (let i = 0; i < 2; i++) await a.step();
-    a.bestScore = -0.05;
     const bytes = a.saveCheckpoint();
     const next = await a.step();
     const b = await createTrainer(config(2), squareDataset(), { keepBackend: true });
@@ -189,7 +188,7 @@ describe('growing NCA', () => {
     expect(b.iteration).toBe(0);
     expect(b.weights().values.map((v) => Array.from(v))).toEqual(before);
     b.restoreCheckpoint(bytes);
-    expect([b.iteration, b.bestScore]).toEqual([2, -0.05]);
+    expect(b.iteration).toBe(2);
     const again = await b.step();
     expect(again.loss).toBe(next.loss);
     expect(b.weights().values.map((v) => Array.from(v))).toEqual(

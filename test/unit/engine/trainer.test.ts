@@ -49,12 +49,10 @@ describe('classifier trainer', () => {
   it('resuming from a checkpoint reproduces the next iteration exactly', async () => {
     const a = await createTrainer(small(), mnist, { keepBackend: true });
     for (let i = 0; i < 3; i++) await a.step();
-    a.bestScore = 0.25;
     const bytes = a.saveCheckpoint();
     const next = await a.step();
     const b = await createTrainer(small({ seed: 99 }), mnist, { keepBackend: true });
     b.restoreCheckpoint(bytes);
-    expect(b.bestScore).toBe(0.25);
     const again = await b.step();
     expect(again.iteration).toBe(next.iteration);
     expect(again.loss).toBe(next.loss);

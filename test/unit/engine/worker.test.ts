@@ -33,13 +33,19 @@ describe('TrainingWorker', () => {
     expect(backend).toBe('wasm');
     expect(metrics).toEqual([1, 2, 3, 4, 5, 6]);
     expect(evals).toEqual([3, 6]);
-    expect(checkpoints.filter((c) => c.reason === 'periodic').map((c) => c.iteration)).toEqual([2, 4]);
-    expect(checkpoints.at(-1)?.reason).toBe('final');
+    // periodic every 2, each evaluated state (a candidate for best), and no state twice: the last
+    // evaluation's checkpoint is also the final one
+    expect(checkpoints).toEqual([
+      { iteration: 2, reason: 'periodic' },
+      { iteration: 3, reason: 'evaluated' },
+      { iteration: 4, reason: 'periodic' },
+      { iteration: 6, reason: 'evaluated' },
+    ]);
     expect(frames).toBeGreaterThan(0);
     expect(frameBytes).toBe(2 * 8 * 8 * 6 * 4);
   });
 
-  it('pauses, answers checkpoint-now while paused, resumes and stops with a final checkpoint', async () => {
+  it('pauses, answers checkpoint-now while paused, resumes and stops with a checkpoint of its last state', async () => {
     const run = TrainingWorker.start({
       config: config({ iterations: 100000 }),
       dataset: { data: toyDataset() },
@@ -54,11 +60,29 @@ describe('TrainingWorker', () => {
     expect(run.iteration).toBe(at);
     run.resume();
     await new Promise<void>((r) => run.on('metrics', (m) => m.iteration >= at + 2 && r()));
-    let final = -1;
-    run.on('checkpoint', (c) => c.reason === 'final' && (final = c.iteration));
+    // the stopped state is saved: as 'final', or already as the periodic / evaluated checkpoint of
+    // the iteration it stopped after
+    let last = -1;
+    run.on('checkpoint', (c) => (last = c.iteration));
     const end = await run.stop();
     expect(end.status).toBe('stopped');
-    expect(final).toBeGreaterThan(at);
+    expect(last).toBeGreaterThan(at);
+    expect(last).toBe(run.iteration);
+  });
+
+  it('without keepBest, saves periodic checkpoints and a final one, not the evaluated states', async () => {
+    const run = TrainingWorker.start({
+      config: config({ iterations: 5, checkpoints: { every: 2, keepLatest: 3, keepBest: false } }),
+      dataset: { data: toyDataset() },
+    });
+    const checkpoints: { iteration: number; reason: string }[] = [];
+    run.on('checkpoint', (c) => checkpoints.push({ iteration: c.iteration, reason: c.reason }));
+    expect((await run.done).status).toBe('completed');
+    expect(checkpoints).toEqual([
+      { iteration: 2, reason: 'periodic' },
+      { iteration: 4, reason: 'periodic' },
+      { iteration: 5, reason: 'final' },
+    ]);
   });
 
   it('refuses an invalid configuration before starting, naming the field', () => {

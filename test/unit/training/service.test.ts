@@ -170,7 +170,8 @@ describe('training service', () => {
     try {
       const checkpoints = store.listCheckpoints(id);
       const evals = store.evaluations(id);
-      expect(new Set(checkpoints.map((c) => c.iteration))).toEqual(new Set([2, 4, 6, 8, 10, 12]));
+      // each state once: an evaluated iteration that is also a checkpoint iteration is saved once
+      expect(checkpoints.map((c) => c.iteration).sort((a, b) => a - b)).toEqual([2, 4, 6, 8, 10, 12]);
       for (const c of checkpoints) {
         const evaluated = evals.find((e) => e.iteration === c.iteration);
         if (evaluated) expect(c.metric, `checkpoint ${c.iteration}`).toBe(evaluated.perCellAccuracy);
@@ -179,6 +180,45 @@ describe('training service', () => {
       const best = store.loadCheckpoint(id, 'best');
       expect(best.iteration % 4).toBe(0);
       expect(best.metric).toBe(Math.max(...evals.map((e) => e.perCellAccuracy)));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('with checkpoints.bestBy = agreement, the best checkpoint is the most agreeing evaluated state', async () => {
+    const config = {
+      ...tiny(12),
+      evaluation: { every: 4, images: 10, steps: 6, mutateSteps: 0 },
+      checkpoints: { every: 4, keepLatest: 1, keepBest: true, bestBy: 'agreement' as const },
+    };
+    const run = await call('runs.create', { name: 'best by agreement', config });
+    const id = run.id as string;
+    await waitFor(() => statusesOf(id).includes('completed'));
+    const store = RunStore.open(app.dataDir);
+    try {
+      const evals = store.evaluations(id);
+      expect(evals.map((e) => e.iteration)).toEqual([4, 8, 12]);
+      for (const c of store.listCheckpoints(id)) {
+        const evaluated = evals.find((e) => e.iteration === c.iteration)!;
+        expect(c.metric, `checkpoint ${c.iteration}`).toBe(evaluated.agreement);
+      }
+      const best = store.loadCheckpoint(id, 'best');
+      const top = Math.max(...evals.map((e) => e.agreement));
+      // ties go to the later state, as for accuracy
+      expect(best.iteration).toBe(evals.findLast((e) => e.agreement === top)!.iteration);
+      // a fork ranking by accuracy again keeps the curves and rescores its copy from its evaluation
+      const fork = await call('runs.fork', {
+        id,
+        checkpoint: best.id,
+        config: { ...config, checkpoints: { ...config.checkpoints, bestBy: 'accuracy' } },
+        start: false,
+      });
+      const copied = store.listCheckpoints(fork.id as string);
+      expect(copied).toMatchObject([{ iteration: best.iteration, best: true }]);
+      expect(copied[0].metric).toBe(evals.find((e) => e.iteration === best.iteration)!.perCellAccuracy);
+      expect(store.evaluations(fork.id as string).length).toBe(
+        evals.filter((e) => e.iteration <= best.iteration).length,
+      );
     } finally {
       store.close();
     }

@@ -52,9 +52,8 @@ export interface CheckpointMessage {
   type: 'checkpoint';
   bytes: Uint8Array;
   iteration: number;
-  /** the best evaluation so far (classifiers: per-cell accuracy; growing: lowest loss) */
-  best: boolean;
-  reason: 'periodic' | 'best' | 'requested' | 'final' | 'diverged';
+  /** evaluated: the state an evaluation just scored (a candidate for the run's best checkpoint) */
+  reason: 'periodic' | 'evaluated' | 'requested' | 'final' | 'diverged';
   /** the request this answers (checkpointNow) */
   id?: number;
 }

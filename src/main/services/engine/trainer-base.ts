@@ -14,8 +14,6 @@ import { Rng } from './rng.ts';
 
 export abstract class TrainerBase {
   iteration = 0;
-  /** best evaluation score so far; the worker sets it, checkpoints keep it */
-  bestScore = -Infinity;
   protected wallMs = 0;
   protected firstLoss: number | null = null;
   protected values: Float32Array[];
@@ -84,7 +82,6 @@ export abstract class TrainerBase {
         iteration: this.iteration,
         wallMs: this.wallMs,
         seed: this.runSeed,
-        bestScore: Number.isFinite(this.bestScore) ? this.bestScore : null,
         adamStep: this.adam.step,
         firstLoss: this.firstLoss,
       },
@@ -121,7 +118,6 @@ export abstract class TrainerBase {
       v: unflatten(ck.arrays.adamV as Float32Array, this.specs),
     };
     this.runSeed = (m.seed as number) ?? this.runSeed;
-    this.bestScore = (m.bestScore as number | null) ?? -Infinity;
     this.iteration = ck.meta.iteration;
     this.wallMs = (m.wallMs as number) ?? 0;
     this.firstLoss = (m.firstLoss as number | null) ?? null;

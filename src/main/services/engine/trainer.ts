@@ -62,8 +62,6 @@ export interface Trainer {
   /** completed iterations */
   readonly iteration: number;
   readonly paramCount: number;
-  /** best evaluation score so far (classifiers: per-cell accuracy; growing: -loss); kept in checkpoints */
-  bestScore: number;
   /** grid of one snapshot sample */
   readonly frameShape: { height: number; width: number; channels: number };
   step(options?: StepOptions): Promise<IterationMetrics>;

@@ -204,7 +204,7 @@ export class TrainingWorker extends EventEmitter<TrainingEvents> {
     this.message = message;
     this.emit('status', status, message, this.iteration);
     for (const [, r] of this.requests)
-      r({ bytes: new Uint8Array(0), iteration: this.iteration, best: false, reason: 'requested' });
+      r({ bytes: new Uint8Array(0), iteration: this.iteration, reason: 'requested' });
     this.requests.clear();
     this.resolveDone({ status, message });
     if (status === 'failed') void this.worker.terminate();
@@ -236,7 +236,6 @@ export class TrainingWorker extends EventEmitter<TrainingEvents> {
         return resolve({
           bytes: new Uint8Array(0),
           iteration: this.iteration,
-          best: false,
           reason: 'requested',
         });
       this.requests.set(id, resolve);

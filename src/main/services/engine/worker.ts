@@ -9,7 +9,7 @@ import { loadEngineDataset, type EngineDataset } from './dataset.ts';
 import { DivergedError } from './errors.ts';
 import { isModelOnly } from './checkpoint.ts';
 import { describeEngineError } from './backends.ts';
-import type { FromWorker, RunStatus, ToWorker, WorkerInit } from './protocol.ts';
+import type { CheckpointMessage, FromWorker, RunStatus, ToWorker, WorkerInit } from './protocol.ts';
 
 const init = workerPayload<WorkerInit>();
 const port = parentPort!;
@@ -42,30 +42,22 @@ port.on('message', (m: ToWorker) => {
 /** Let queued messages in (pause/stop/checkpoint) without slowing the loop down. */
 const yieldToMessages = () => new Promise<void>((r) => setImmediate(r));
 
-function postCheckpoint(
-  reason: 'periodic' | 'best' | 'requested' | 'final' | 'diverged',
-  best: boolean,
-  id?: number,
-) {
+/** the iteration last saved, so one state is not saved twice (evaluated and periodic, say) */
+let savedAt = -1;
+
+function postCheckpoint(reason: CheckpointMessage['reason'], id?: number) {
   const bytes = trainer!.saveCheckpoint();
-  post({ type: 'checkpoint', bytes, iteration: trainer!.iteration, best, reason, id }, [
+  savedAt = trainer!.iteration;
+  post({ type: 'checkpoint', bytes, iteration: trainer!.iteration, reason, id }, [
     bytes.buffer as ArrayBuffer,
   ]);
-}
-
-function evaluationScore(e: { perCellAccuracy: number; loss?: number }): number {
-  return Number.isNaN(e.perCellAccuracy) ? -(e.loss ?? Infinity) : e.perCellAccuracy;
 }
 
 async function evaluate(): Promise<void> {
   const ev = await trainer!.evaluate();
   post({ type: 'evaluation', evaluation: ev });
-  const score = evaluationScore(ev);
-  // the best score travels with checkpoints, so a resumed run does not call a worse one best
-  if (score > trainer!.bestScore) {
-    trainer!.bestScore = score;
-    if (trainer!.config.checkpoints.keepBest) postCheckpoint('best', true);
-  }
+  // every evaluated state is saved: the store scores it (the run's bestBy) and keeps the best one
+  if (trainer!.config.checkpoints.keepBest) postCheckpoint('evaluated');
 }
 
 let lastFrame = 0;
@@ -123,14 +115,14 @@ async function main(): Promise<void> {
   const c = trainer.config;
   while (trainer.iteration < c.iterations) {
     await yieldToMessages();
-    while (checkpointRequests.length) postCheckpoint('requested', false, checkpointRequests.shift());
+    while (checkpointRequests.length) postCheckpoint('requested', checkpointRequests.shift());
     if (stopRequested) break;
     if (paused) {
       setStatus('paused');
       while (paused && !stopRequested) {
         await new Promise<void>((r) => (wake = r));
         wake = null;
-        while (checkpointRequests.length) postCheckpoint('requested', false, checkpointRequests.shift());
+        while (checkpointRequests.length) postCheckpoint('requested', checkpointRequests.shift());
       }
       if (stopRequested) break;
       setStatus('running');
@@ -167,24 +159,20 @@ async function main(): Promise<void> {
     }
     const done = trainer.iteration >= c.iterations;
     if (trainer.iteration % c.evaluation.every === 0 && !done) await evaluate();
-    if (trainer.iteration % c.checkpoints.every === 0 && !done) postCheckpoint('periodic', false);
+    if (trainer.iteration % c.checkpoints.every === 0 && !done && savedAt !== trainer.iteration)
+      postCheckpoint('periodic');
   }
-  while (checkpointRequests.length) postCheckpoint('requested', false, checkpointRequests.shift());
-  if (stopRequested) {
-    postCheckpoint('final', false);
-    setStatus('stopped');
-  } else {
-    await evaluate();
-    postCheckpoint('final', false);
-    setStatus('completed');
-  }
+  while (checkpointRequests.length) postCheckpoint('requested', checkpointRequests.shift());
+  if (!stopRequested) await evaluate();
+  if (savedAt !== trainer.iteration) postCheckpoint('final');
+  setStatus(stopRequested ? 'stopped' : 'completed');
 }
 
 main()
   .catch((e: unknown) => {
     if (e instanceof DivergedError) {
       // The trainer refuses the update that diverged, so this checkpoint is the last good state.
-      if (trainer) postCheckpoint('diverged', false);
+      if (trainer) postCheckpoint('diverged');
       setStatus('diverged', e.message);
     } else setStatus('failed', describeEngineError(e));
   })

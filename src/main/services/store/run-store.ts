@@ -889,6 +889,8 @@ export class RunStore {
      * cells) and the copied checkpoint keeps no metric, so no parent score stays the child's "best"
      */
     sameScoring?: boolean;
+    /** the copied checkpoint's score when the child ranks checkpoints by another one (bestBy) */
+    checkpointMetric?: number | null;
   }): RunRecord {
     return this.guard(() => {
       const parent = toRecord(this.row(input.parentId));
@@ -922,12 +924,14 @@ export class RunStore {
                WHERE run_id = ? AND iteration <= ? ORDER BY iteration, id`,
             )
             .run(child, parent.id, ck.iteration);
+        const metric =
+          input.checkpointMetric !== undefined ? input.checkpointMetric : sameScoring ? ck.metric : null;
         this.db
           .prepare(
             `INSERT INTO checkpoints (run_id, iteration, metric, created_at, bytes, data)
-             SELECT ?, iteration, CASE WHEN ? THEN metric END, created_at, bytes, data FROM checkpoints WHERE id = ?`,
+             SELECT ?, iteration, ?, created_at, bytes, data FROM checkpoints WHERE id = ?`,
           )
-          .run(child, sameScoring ? 1 : 0, Number(ck.id));
+          .run(child, finiteOrNull(metric), Number(ck.id));
         this.recomputeAggregates(child);
         this.insertEvent(
           child,

@@ -78,13 +78,19 @@ const WORKER_TO_STORE: Record<WorkerStatus, RunStatus | null> = {
   failed: 'failed',
 };
 
-/** What an evaluation is worth for "best checkpoint" (higher is better, except growing: lower loss). */
-export function evaluationMetric(task: RunConfig['task'], e: Evaluation): number | null {
-  if (task === 'grow') return e.loss ?? null;
-  if (task === 'adversarial' && e.attackSuccess?.length) {
+/**
+ * What an evaluation is worth for "best checkpoint" (higher is better, except growing: lower loss).
+ * The one place a score is chosen: the store keeps the best-scored checkpoint, nothing else ranks them.
+ */
+export function evaluationMetric(config: RunConfig, e: Evaluation): number | null {
+  if (config.task === 'grow') return e.loss ?? null;
+  if (config.task === 'adversarial') {
+    if (!e.attackSuccess?.length) return null;
     return e.attackSuccess.reduce((s, a) => s + a.successRate, 0) / e.attackSuccess.length;
   }
-  return Number.isFinite(e.perCellAccuracy) ? e.perCellAccuracy : null;
+  // a run stored before bestBy existed has none: accuracy, as it was then
+  const score = config.checkpoints.bestBy === 'agreement' ? e.agreement : e.perCellAccuracy;
+  return Number.isFinite(score) ? score : null;
 }
 
 export class TrainingService {
@@ -149,16 +155,25 @@ export class TrainingService {
     const parsed = parseRunConfig(input.config);
     if (!parsed.ok) throw new ApiError('invalid_params', parsed.errors.join('\n'));
     const config = parsed.config;
-    const locked = modelFieldChanges(parent.config, config);
+    // the parent's stored config with today's defaults, so a field added since is no change
+    const reparsed = parseRunConfig(parent.config);
+    const parentConfig = reparsed.ok ? reparsed.config : parent.config;
+    const locked = modelFieldChanges(parentConfig, config);
     if (locked.length > 0) throw new ApiError('invalid_params', locked.join('\n'));
     const ck = this.o.store.loadCheckpoint(parent.id, input.checkpoint);
     // a shipped or shared model holds weights only: the fork fine-tunes them from a fresh start
     const weightsOnly = isModelOnly(ck.data);
-    const changes = configChanges(parent.config, config);
+    const changes = configChanges(parentConfig, config);
     // a checkpoint's metric is its evaluation score: comparable only while the scoring stays the same
     const rescored = changes.some((c) =>
       /^(aliveMode|aliveThreshold|evaluation\.(images|steps|mutateSteps))$/.test(c.path),
     );
+    // ranked by another score (bestBy): the same evaluations, so the copy is rescored from its own
+    let checkpointMetric: number | null | undefined;
+    if (!rescored && changes.some((c) => c.path === 'checkpoints.bestBy')) {
+      const evaluated = this.o.store.evaluations(parent.id).find((e) => e.iteration === ck.iteration);
+      checkpointMetric = evaluated ? evaluationMetric(config, evaluated) : null;
+    }
     const run = this.o.store.forkRun({
       parentId: parent.id,
       checkpoint: ck.id,
@@ -170,6 +185,7 @@ export class TrainingService {
           : 'same configuration') +
         (weightsOnly ? '; weights only (a shared model): Adam state and pool start fresh' : ''),
       sameScoring: !rescored,
+      checkpointMetric,
     });
     if (input.start !== false) await this.start(run.id);
     return this.o.store.getRun(run.id);
@@ -265,7 +281,7 @@ export class TrainingService {
       a.pendingRows.push(m);
     });
     worker.on('evaluation', (e) => {
-      a.lastEval = { iteration: e.iteration, metric: evaluationMetric(config.task, e) };
+      a.lastEval = { iteration: e.iteration, metric: evaluationMetric(config, e) };
       this.guard(id, () => this.o.store.addEvaluation(id, e));
       this.o.events.emit('run.evaluation', { runId: id, evaluation: e });
     });

@@ -138,6 +138,7 @@ const LABELS: Record<string, string> = {
   'checkpoints.every': 'Checkpoint every',
   'checkpoints.keepLatest': 'Keep latest',
   'checkpoints.keepBest': 'Keep best',
+  'checkpoints.bestBy': 'Best by',
 };
 
 /** One-line help for fields whose schema has no .describe() text. */
