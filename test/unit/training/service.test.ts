@@ -46,6 +46,14 @@ function statusesOf(runId: string): string[] {
     .map((e) => (e.data as { status: string }).status);
 }
 
+/** 12 iterations evaluated every 4, with these checkpoint settings, trained to completion */
+async function trainEvaluatedEvery4(name: string, checkpoints: Record<string, unknown>) {
+  const config = { ...tiny(12), evaluation: { every: 4, images: 10, steps: 6, mutateSteps: 0 }, checkpoints };
+  const id = (await call('runs.create', { name, config })).id as string;
+  await waitFor(() => statusesOf(id).includes('completed'));
+  return { id, config };
+}
+
 async function waitFor(pred: () => boolean, ms = 90_000) {
   const t0 = Date.now();
   while (!pred()) {
@@ -158,14 +166,11 @@ describe('training service', () => {
   });
 
   it('scores only the checkpoints of evaluated states, so "best" is an evaluated one', async () => {
-    const config = {
-      ...tiny(12),
-      evaluation: { every: 4, images: 10, steps: 6, mutateSteps: 0 },
-      checkpoints: { every: 2, keepLatest: 10, keepBest: true },
-    };
-    const run = await call('runs.create', { name: 'scored checkpoints', config });
-    const id = run.id as string;
-    await waitFor(() => statusesOf(id).includes('completed'));
+    const { id } = await trainEvaluatedEvery4('scored checkpoints', {
+      every: 2,
+      keepLatest: 10,
+      keepBest: true,
+    });
     const store = RunStore.open(app.dataDir);
     try {
       const checkpoints = store.listCheckpoints(id);
@@ -186,14 +191,12 @@ describe('training service', () => {
   });
 
   it('with checkpoints.bestBy = agreement, the best checkpoint is the most agreeing evaluated state', async () => {
-    const config = {
-      ...tiny(12),
-      evaluation: { every: 4, images: 10, steps: 6, mutateSteps: 0 },
-      checkpoints: { every: 4, keepLatest: 1, keepBest: true, bestBy: 'agreement' as const },
-    };
-    const run = await call('runs.create', { name: 'best by agreement', config });
-    const id = run.id as string;
-    await waitFor(() => statusesOf(id).includes('completed'));
+    const { id, config } = await trainEvaluatedEvery4('best by agreement', {
+      every: 4,
+      keepLatest: 1,
+      keepBest: true,
+      bestBy: 'agreement' as const,
+    });
     const store = RunStore.open(app.dataDir);
     try {
       const evals = store.evaluations(id);
