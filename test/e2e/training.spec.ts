@@ -22,6 +22,12 @@ test('the New-run form is generated from the schema and validates inline', async
   }
   await expect(page.getByTestId('estimate-params')).toHaveText(/^[\d,]+$/, { timeout: 60_000 });
   await shot(page, 'new-run');
+  // a classifier's best checkpoint can be ranked by agreement (growing runs have no such choice)
+  const bestBy = page.getByLabel('Best by');
+  await expect(bestBy).toHaveValue('accuracy');
+  await expect(bestBy.locator('option')).toHaveText(['accuracy', 'agreement']);
+  await bestBy.scrollIntoViewIfNeeded();
+  await shot(page, 'new-run-checkpoints');
 
   // a value outside the schema's limits is named where the user typed it, and Start refuses
   const channels = page.getByLabel('State channels');
@@ -41,6 +47,7 @@ test('the New-run form is generated from the schema and validates inline', async
   await page.getByTestId('task-grow').click();
   await expect(page.getByRole('group', { name: 'Target', exact: true })).toBeVisible();
   await expect(page.getByRole('group', { name: 'Perception', exact: true })).toHaveCount(0);
+  await expect(page.getByLabel('Best by')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
 
