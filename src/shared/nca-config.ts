@@ -9,6 +9,13 @@ export const BackendSchema = z.enum(['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-no
 export type BackendName = z.infer<typeof BackendSchema>;
 
 export const AliveModeSchema = z.enum(['threshold', 'dilated', 'none']);
+/**
+ * Which alive cells are trained to answer and are read out. `strokes`: only those whose pixel is
+ * above the alive threshold; with aliveMode `none` the background still computes and carries
+ * messages between islands of strokes, but is never asked for the class (the seed paper's
+ * "another mask" for KMNIST).
+ */
+export const ReadoutSchema = z.enum(['alive', 'strokes']);
 export const LossSchema = z.enum(['l2', 'ce', 'scce']);
 
 const LrStep = z.object({
@@ -89,6 +96,9 @@ export const ClassifyConfigSchema = z.object({
   loss: LossSchema.default('l2'),
   aliveMode: AliveModeSchema.default('threshold'),
   aliveThreshold: z.number().min(0).max(1).default(0.1),
+  readout: ReadoutSchema.default('alive').describe(
+    'which alive cells learn and show the class: all, or only the strokes (pixel above the threshold)',
+  ),
   steps: z.number().int().min(1).max(1000).default(20),
   batch: z.number().int().min(1).max(256).default(16),
   pool: z

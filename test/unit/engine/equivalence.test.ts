@@ -37,6 +37,7 @@ describe('gather + matMul NCA matches plain tf.conv2d (values and gradients, 1e-
       over: { arch: { ...smallSettings().arch, perception: { kind: 'learned', kernel: 5, filters: 8 } } },
     },
     { name: '3x3 dilated', over: { aliveMode: 'dilated' } },
+    { name: '3x3 no mask, strokes answer', over: { aliveMode: 'none', readout: 'strokes' } },
   ] as { name: string; over: Partial<ClassifySettings> }[]) {
     it(variant.name, async () => {
       const s = smallSettings(variant.over);
@@ -61,4 +62,27 @@ describe('gather + matMul NCA matches plain tf.conv2d (values and gradients, 1e-
       await tf.setBackend('cpu');
     });
   }
+
+  it('readout strokes: the same dynamics, but only stroke cells are trained and scored', async () => {
+    const s = smallSettings({ aliveMode: 'none' });
+    const w = randomWeights(s);
+    const states = randomStates(s, 3);
+    await initBackend('wasm');
+    setGatherMode('host');
+    const all = await engine(s, w, states);
+    const strokes = await engine({ ...s, readout: 'strokes' }, w, states);
+    const C = s.arch.channels;
+    const strokeCells = states.reduce(
+      (n, st) =>
+        n + Array.from({ length: s.height * s.width }, (_, i) => st[i * C]).filter((p) => p > 0.1).length,
+      0,
+    );
+    expect(maxAbsDiff(all.final, strokes.final)).toBe(0);
+    expect(all.aliveCells).toBe(3 * s.height * s.width);
+    expect(strokes.aliveCells).toBe(strokeCells);
+    expect(strokeCells).toBeLessThan(all.aliveCells);
+    expect(strokes.loss).toBeLessThan(all.loss);
+    expect(maxAbsDiff(all.grads![0], strokes.grads![0])).toBeGreaterThan(1e-3);
+    await tf.setBackend('cpu');
+  });
 });

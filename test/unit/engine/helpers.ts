@@ -14,6 +14,7 @@ export function smallSettings(over: Partial<ClassifySettings> = {}): ClassifySet
     loss: 'l2',
     aliveMode: 'threshold',
     aliveThreshold: 0.1,
+    readout: 'alive',
     aliveOnly: true,
     height: 7,
     width: 7,
@@ -79,8 +80,14 @@ export function referenceRollout(
   const flatStates = new Float32Array(B * hw * C);
   states.forEach((st, b) => flatStates.set(st, b * hw * C));
   const onehot = new Float32Array(B * hw * a.numClasses);
+  // cells the loss counts: alive ones (dead logits stay zero), or only strokes (readout 'strokes')
+  const answers = new Float32Array(B * hw);
   for (let b = 0; b < B; b++)
-    for (let c = 0; c < hw; c++) if (alive[b][c]) onehot[(b * hw + c) * a.numClasses + labels[b]] = 1;
+    for (let c = 0; c < hw; c++)
+      if (alive[b][c] && (s.readout !== 'strokes' || states[b][c * C] > s.aliveThreshold)) {
+        onehot[(b * hw + c) * a.numClasses + labels[b]] = 1;
+        answers[b * hw + c] = 1;
+      }
   const nc = a.numClasses;
   const f = (...w: tf.Tensor[]) => {
     const [pk, pb, k0, b0, ko, bo] = w;
@@ -102,7 +109,15 @@ export function referenceRollout(
     }
     const logits = tf.slice(tf.reshape(x, [B * hw, C]), [0, C - nc], [B * hw, nc]);
     return tf.div(
-      tf.mul(0.5, tf.sum(tf.square(tf.sub(tf.tensor2d(onehot, [B * hw, nc]), logits)))),
+      tf.mul(
+        0.5,
+        tf.sum(
+          tf.mul(
+            tf.square(tf.sub(tf.tensor2d(onehot, [B * hw, nc]), logits)),
+            tf.tensor2d(answers, [B * hw, 1]),
+          ),
+        ),
+      ),
       B,
     ) as tf.Scalar;
   };

@@ -70,6 +70,32 @@ describe('inference sessions', () => {
     await t.dispose();
   });
 
+  it('readout strokes without a mask: every cell computes, only stroke cells answer', async () => {
+    const t = await createTrainer(small({ aliveMode: 'none', readout: 'strokes' }), mnist, {
+      keepBackend: true,
+    });
+    for (let i = 0; i < 3; i++) await t.step();
+    const s = (await InferenceSession.fromCheckpoint(t.saveCheckpoint())) as ClassifySession;
+    const img = mnist.test.images.subarray(0, 784);
+    s.setImage(img);
+    await s.step(10);
+    const st = s.state();
+    const C = s.channels;
+    const r = s.readout();
+    let strokes = 0;
+    let movedBackground = 0;
+    for (let i = 0; i < 784; i++) {
+      const stroke = img[i] / 255 > 0.1;
+      if (stroke) strokes++;
+      else if (st[i * C + 1] !== 0) movedBackground++;
+      expect(r.labels[i] >= 0).toBe(stroke);
+    }
+    expect(movedBackground).toBeGreaterThan(100);
+    expect(r.counts[0].reduce((a, b) => a + b, 0)).toBe(strokes);
+    s.dispose();
+    await t.dispose();
+  });
+
   it('adversarial checkpoint: adversaries placed or sprinkled at the asked cells and fraction', async () => {
     const cls = await createTrainer(small(), mnist, { keepBackend: true });
     await cls.step();

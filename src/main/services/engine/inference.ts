@@ -32,13 +32,14 @@ import type { BackendName } from '../../../shared/nca-config.ts';
 import { hostBackend } from './ops.ts';
 
 export interface Readout {
-  /** per sample: the class most alive cells show (-1 without alive cells) */
+  /** per sample: the class most answering cells show (-1 without any); answering = alive, or
+   *  (config.readout 'strokes') alive with the pixel above the threshold */
   majority: number[];
-  /** per sample: share of alive cells that show the majority class */
+  /** per sample: share of answering cells that show the majority class */
   agreement: number[];
-  /** per sample: alive cells per class */
+  /** per sample: answering cells per class */
   counts: number[][];
-  /** per cell (all samples): the class it shows, or -1 (dead) */
+  /** per cell (all samples): the class it shows, or -1 (dead, or not answering) */
   labels: Int8Array;
 }
 
@@ -335,7 +336,11 @@ export class ClassifySession extends InferenceSession {
     const hw = this.height * this.width;
     const labels = new Int8Array(this.samples * hw).fill(-1);
     const counts = Array.from({ length: this.samples }, () => new Array<number>(nc).fill(0));
+    // readout 'strokes': the background computes but does not answer (label -1, no vote)
+    const strokesOnly = this.config.readout === 'strokes';
+    const threshold = this.config.aliveThreshold;
     for (const c of this.aliveList) {
+      if (strokesOnly && !(this.st[c * C] > threshold)) continue;
       let best = 0;
       for (let k = 1; k < nc; k++) if (this.st[c * C + C - nc + k] > this.st[c * C + C - nc + best]) best = k;
       labels[c] = best;

@@ -189,6 +189,7 @@ export function classifySettings(
     loss: c.loss,
     aliveMode: c.aliveMode,
     aliveThreshold: c.aliveThreshold,
+    readout: c.readout ?? 'alive',
     aliveOnly: c.compute.aliveOnly,
     height: ds.height,
     width: ds.width,

@@ -166,7 +166,7 @@ export class TrainingService {
     const changes = configChanges(parentConfig, config);
     // a checkpoint's metric is its evaluation score: comparable only while the scoring stays the same
     const rescored = changes.some((c) =>
-      /^(aliveMode|aliveThreshold|evaluation\.(images|steps|mutateSteps))$/.test(c.path),
+      /^(aliveMode|aliveThreshold|readout|evaluation\.(images|steps|mutateSteps))$/.test(c.path),
     );
     // ranked by another score (bestBy): the same evaluations, so the copy is rescored from its own
     let checkpointMetric: number | null | undefined;

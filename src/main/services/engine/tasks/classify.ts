@@ -28,6 +28,8 @@ export interface ClassifySettings {
   loss: 'l2' | 'ce' | 'scce';
   aliveMode: 'threshold' | 'dilated' | 'none';
   aliveThreshold: number;
+  /** which alive cells are trained and read out: all, or those whose pixel passes the threshold */
+  readout: 'alive' | 'strokes';
   aliveOnly: boolean;
   height: number;
   width: number;
@@ -144,7 +146,34 @@ function mixOfRows(g: BatchGeometry, masks: Uint8Array[] | undefined): Float32Ar
   return m;
 }
 
-function readoutStats(g: BatchGeometry, rowsData: Float32Array, labels: number[], nc: number): ReadoutStats {
+/**
+ * Rows that answer (are trained and read out): the alive rows, or (readout 'strokes') the alive rows
+ * whose pixel passes the alive threshold; and how many each sample has.
+ */
+function scoredRows(g: BatchGeometry, s: ClassifySettings, states: Float32Array[]) {
+  const hw = g.height * g.width;
+  const rows = new Uint8Array(g.rows);
+  const perSample = new Int32Array(g.batch);
+  for (let r = 0; r < g.rows; r++) {
+    if (g.rowAlive[r] === 0) continue;
+    const b = Math.floor(g.rowCell[r] / hw);
+    if (s.readout === 'strokes' && !(states[b][(g.rowCell[r] - b * hw) * g.channels] > s.aliveThreshold))
+      continue;
+    rows[r] = 1;
+    perSample[b]++;
+  }
+  return { rows, perSample };
+}
+
+type ScoredRows = ReturnType<typeof scoredRows>;
+
+function readoutStats(
+  g: BatchGeometry,
+  scored: ScoredRows,
+  rowsData: Float32Array,
+  labels: number[],
+  nc: number,
+): ReadoutStats {
   const hw = g.height * g.width;
   const C = g.channels;
   let correct = 0;
@@ -152,7 +181,7 @@ function readoutStats(g: BatchGeometry, rowsData: Float32Array, labels: number[]
   const seen = Array.from({ length: g.batch }, () => -2);
   const disagree = new Uint8Array(g.batch);
   for (let r = 0; r < g.rows; r++) {
-    if (g.rowAlive[r] === 0) continue;
+    if (scored.rows[r] === 0) continue;
     const b = Math.floor(g.rowCell[r] / hw);
     let best = 0;
     let bestV = -Infinity;
@@ -176,16 +205,23 @@ function readoutStats(g: BatchGeometry, rowsData: Float32Array, labels: number[]
   return { correct, aliveCells, agreeing, images: g.batch };
 }
 
-/** Per-row target one-hot (zero on dead rows) and per-row loss weights. */
-function targets(g: BatchGeometry, labels: number[], nc: number, s: ClassifySettings, batchTotal: number) {
+/** Per-row target one-hot and loss weight; zero on rows that do not answer (dead, or not strokes). */
+function targets(
+  g: BatchGeometry,
+  scored: ScoredRows,
+  labels: number[],
+  nc: number,
+  s: ClassifySettings,
+  batchTotal: number,
+) {
   const hw = g.height * g.width;
   const onehot = new Float32Array(g.rows * nc);
   const weight = new Float32Array(g.rows);
   for (let r = 0; r < g.rows; r++) {
-    if (g.rowAlive[r] === 0) continue;
+    if (scored.rows[r] === 0) continue;
     const b = Math.floor(g.rowCell[r] / hw);
     onehot[r * nc + labels[b]] = 1;
-    weight[r] = s.loss === 'l2' ? 0.5 / batchTotal : 1 / (g.aliveCells[b].length * batchTotal);
+    weight[r] = s.loss === 'l2' ? 0.5 / batchTotal : 1 / (scored.perSample[b] * batchTotal);
   }
   return { onehot, weight };
 }
@@ -212,6 +248,7 @@ function prepareShard(s: ClassifySettings, shard: Shard, steps: number) {
   );
   return {
     g,
+    scored: scoredRows(g, s, shard.states),
     rnd: drawRandom(g, s, shard.streams, steps),
     consts: new ClassifierConstants(s.arch),
     gather: makeNeighbourGather(g.table),
@@ -233,12 +270,12 @@ export async function trainShard(
 ): Promise<ShardResult> {
   const a = s.arch;
   const nc = a.numClasses;
-  const { g, rnd, consts, gather, useFired, mixRows } = prepareShard(s, shard, s.steps);
+  const { g, scored, rnd, consts, gather, useFired, mixRows } = prepareShard(s, shard, s.steps);
   const x0 = tf.tensor2d(gatherRows(g, shard.states), [g.rows, a.channels]);
   const fired = useFired ? rnd.masks.map((m, t) => firedInputs(g, m, rnd.noises?.[t] ?? null, mixRows)) : [];
   const masks = useFired ? [] : rnd.masks.map((m) => tf.tensor2d(m, [g.rows, 1]));
   const noises = useFired ? null : (rnd.noises?.map((n) => tf.tensor2d(n, [g.rows, a.channels - 1])) ?? null);
-  const tg = targets(g, shard.labels, nc, s, shard.batchTotal);
+  const tg = targets(g, scored, shard.labels, nc, s, shard.batchTotal);
   const onehot = tf.tensor2d(tg.onehot, [g.rows, nc]);
   const weight = tf.tensor2d(tg.weight, [g.rows, 1]);
   const mix = mixRows && !useFired ? tf.tensor2d(mixRows, [g.rows, 1]) : null;
@@ -288,7 +325,7 @@ export async function trainShard(
       ? await captureGrids(g, capturedRows, shard.states, shard.capture.samples)
       : undefined;
     scatterRows(g, rowsData, shard.states);
-    return { loss, grads: gradArrays, captured, ...readoutStats(g, rowsData, shard.labels, nc) };
+    return { loss, grads: gradArrays, captured, ...readoutStats(g, scored, rowsData, shard.labels, nc) };
   } finally {
     (finalRows as tf.Tensor | null)?.dispose();
     tf.dispose(capturedRows);
@@ -346,7 +383,7 @@ export async function evaluateShard(
 ): Promise<{ perStep: ReadoutStats[]; finalPredictions: { cells: Int32Array; labels: Int32Array }[] }> {
   const a = s.arch;
   const nc = a.numClasses;
-  const { g, rnd, consts, gather, useFired, mixRows } = prepareShard(s, shard, steps);
+  const { g, scored, rnd, consts, gather, useFired, mixRows } = prepareShard(s, shard, steps);
   const w = Weights.bind(specs, weights);
   const mix = mixRows && !useFired ? tf.tensor2d(mixRows, [g.rows, 1]) : null;
   const advWeights = adversary ? Weights.bind(adversary.specs, adversary.weights) : null;
@@ -369,18 +406,20 @@ export async function evaluateShard(
       if (next !== x) x.dispose();
       x = next;
       rowsData = (await x.data()) as Float32Array;
-      perStep.push(readoutStats(g, rowsData, shard.labels, nc));
+      perStep.push(readoutStats(g, scored, rowsData, shard.labels, nc));
     }
     scatterRows(g, rowsData, shard.states);
     const hw = s.height * s.width;
+    // the answering cells' classes, in row-major order
     const finalPredictions = shard.states.map((_, b) => ({
-      cells: new Int32Array(g.aliveCells[b].length),
-      labels: new Int32Array(g.aliveCells[b].length),
+      cells: new Int32Array(scored.perSample[b]),
+      labels: new Int32Array(scored.perSample[b]),
     }));
+    const filled = new Int32Array(g.batch);
     for (let r = 0; r < g.rows; r++) {
-      const o = g.rowAliveOrdinal[r];
-      if (o < 0) continue;
+      if (scored.rows[r] === 0) continue;
       const b = Math.floor(g.rowCell[r] / hw);
+      const o = filled[b]++;
       let best = 0;
       for (let k = 1; k < nc; k++)
         if (
