@@ -79,6 +79,20 @@ export const PRESETS: Preset[] = [
     },
   },
   {
+    id: 'kmnist-relay',
+    title: 'KMNIST, background relays (no mask, strokes answer)',
+    description:
+      'Every cell computes and passes messages between islands of strokes, but only stroke cells are trained and scored.',
+    config: {
+      task: 'classify',
+      dataset: 'kmnist-split',
+      aliveMode: 'none',
+      readout: 'strokes',
+      perception: { kind: 'learned', kernel: 5, filters: 80 },
+      evaluation: { every: 2000, images: 500, steps: 200, mutateSteps: 200 },
+    },
+  },
+  {
     id: 'grow-fashion',
     title: 'Regrow a Fashion-MNIST item',
     description:

@@ -11,6 +11,7 @@ describe('presets', () => {
       'paper-fashion',
       'paper-kmnist',
       'kmnist-nomask',
+      'kmnist-relay',
       'grow-fashion',
       'adversarial',
     ])
@@ -28,6 +29,8 @@ describe('presets', () => {
     }
     expect(presetConfig('paper-kmnist')).toMatchObject({ dataset: 'kmnist-split', channels: 20 });
     expect(presetConfig('quick-demo', { iterations: 5 }).iterations).toBe(5);
+    expect(presetConfig('kmnist-relay')).toMatchObject({ aliveMode: 'none', readout: 'strokes' });
+    expect(presetConfig('paper-kmnist').readout).toBe('alive');
   });
 
   it('names the preset and the field when something is wrong', () => {
