@@ -37,13 +37,14 @@ try {
     const dataset = await loadDataset(run.dataset, { dataDir: values['data-dir'] });
     const o = { start: 0, count: Number(values.count), steps: Number(values.steps) };
     const [alive, strokes] = await evaluateModelSliceOn(ck.data, dataset, o, ['alive', 'strokes']);
-    const mode = run.config.aliveMode;
+    // the mask, and which cells answer when not all alive ones do
+    const mode = run.config.aliveMode + (run.config.readout === 'strokes' ? ' (strokes answer)' : '');
     rows.push(
       `| ${mode} | ${id} | ${ck.iteration} | ${pct(alive.perCellAccuracy)} | ${pct(alive.agreement)} | ${pct(strokes.perCellAccuracy)} | ${pct(strokes.agreement)} |`,
     );
     histogram ??= strokes.byIslands.map((r) => r.images);
     byIslandsRows.push(
-      `| ${mode} | ${strokes.byIslands.map((r) => (r.images ? pct(r.agreeing / r.images) : '-')).join(' | ')} |`,
+      `| agreement, ${mode} mask (stroke cells) | ${strokes.byIslands.map((r) => (r.images ? pct(r.agreeing / r.images) : '-')).join(' | ')} |`,
     );
     console.error(`${id} (${mode}) scored`);
   }
@@ -59,7 +60,7 @@ try {
       `| islands of strokes | ${bins.join(' | ')} |`,
       `|---|${bins.map(() => '---').join('|')}|`,
       `| images | ${histogram!.join(' | ')} |`,
-      ...byIslandsRows.map((r) => r.replace(/^\| (\w+) \|/, '| agreement, $1 mask (stroke cells) |')),
+      ...byIslandsRows,
     ].join('\n'),
   );
 } finally {
