@@ -1,11 +1,11 @@
 /**
- * Ship a trained run as a pretrained model: export its best checkpoint weights-only into
+ * Ship a trained run as a pretrained model: export its best (or --checkpoint latest) checkpoint weights-only into
  * resources/models/<id>.ncarun, score it on a fixed test slice with the inference engine, and
  * record both (with the training command) in resources/models/index.json. The unit test
  * test/unit/results/pretrained.test.ts re-scores every shipped model against these figures.
  *
  *   node --import tsx scripts/ship-model.ts --data-dir DIR --run ID --id mnist --title "..." \
- *        --command "npm run nca -- train ..." [--count 500] [--steps 200] [--fraction 0.05]
+ *        --command "npm run nca -- train ..." [--count 500] [--steps 200] [--fraction 0.05] [--checkpoint best|latest]
  *
  * Classifiers are scored by per-cell accuracy and agreement, adversaries by attack success at
  * --fraction (steps default 100 for them), growing NCAs by the loss grown from the seed and regrown
@@ -36,10 +36,14 @@ const { values } = parseArgs({
     count: { type: 'string', default: '500' },
     steps: { type: 'string' },
     fraction: { type: 'string', default: '0.05' },
+    // best (default) or latest: a run ranked by agreement may ship its last, more accurate state
+    checkpoint: { type: 'string', default: 'best' },
   },
 });
 for (const k of ['data-dir', 'run', 'id', 'title', 'command'] as const)
   if (!values[k]) throw new Error(`--${k} is required`);
+const which = values.checkpoint;
+if (which !== 'best' && which !== 'latest') throw new Error(`--checkpoint: "${which}" is not best or latest`);
 
 const store = RunStore.open(values['data-dir']!, { readonly: true });
 try {
@@ -47,11 +51,11 @@ try {
   const file = `${values.id}.ncarun`;
   fs.mkdirSync(modelsDir, { recursive: true });
   store.exportRun(run.id, path.join(modelsDir, file), {
-    checkpoints: 'best',
+    checkpoints: which,
     transformCheckpoint: modelOnlyCheckpoint,
     maxMetricRows: 1000,
   });
-  const best = store.loadCheckpoint(run.id, 'best');
+  const best = store.loadCheckpoint(run.id, which);
   const entry: PretrainedEntry = {
     id: values.id!,
     title: values.title!,
