@@ -199,10 +199,12 @@ describe('shipped models in resources/models', () => {
     );
   }
 
-  // threshold mask: the alive cells are the stroke cells; dilated: strokes and a ring of background
+  // threshold mask: the alive cells are the stroke cells; dilated: strokes and a ring of background;
+  // no mask with only strokes answering (readout 'strokes'): the answering cells are the strokes
   for (const [id, strokesAreAlive] of [
     ['mnist', true],
     ['kmnist-split', false],
+    ['kmnist-relay', true],
   ] as const) {
     it(
       `${id}: one simulation scores a slice on alive and stroke cells as two simulations do, by islands`,
