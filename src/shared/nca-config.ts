@@ -188,6 +188,29 @@ export const AdversarialConfigSchema = ClassifyConfigSchema.omit({ task: true })
   checkpoints: CheckpointSchema.default({ every: 500, keepLatest: 3, keepBest: true }),
 });
 
+/**
+ * What an attack takes from the classifier it attacks: the adversary runs the classifier's network
+ * (channels, perception, hidden) on the classifier's cells (dataset, alive mask and threshold,
+ * answering cells, fire rate), so its success is measured on the classifier as it was trained.
+ */
+export const ATTACK_INHERITS = [
+  'dataset',
+  'channels',
+  'perception',
+  'hidden',
+  'aliveMode',
+  'aliveThreshold',
+  'readout',
+  'fireRate',
+] as const;
+
+/** The fields of ATTACK_INHERITS that a classifier's config gives (deep copies). */
+export function attackInheritance(classifier: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ATTACK_INHERITS) if (classifier[k] !== undefined) out[k] = structuredClone(classifier[k]);
+  return out;
+}
+
 export const RunConfigSchema = z.discriminatedUnion('task', [
   ClassifyConfigSchema,
   GrowConfigSchema,

@@ -133,8 +133,47 @@ describe('nca train and eval', () => {
     expect(wider.status).toBe(2);
     expect(wider.stderr).toMatch(/channels: must stay 12/);
 
+    // an attack takes the classifier's network and cells (the preset says MNIST; the classifier is
+    // on glyphs with 12 channels), while --set still wins
+    const attack = nca([
+      'train',
+      '--preset',
+      'adversarial',
+      '--classifier',
+      out.runId as string,
+      '--iterations',
+      '2',
+      '--set',
+      'batch=4',
+      '--set',
+      'steps=4',
+      '--set',
+      'fireRate=0.25',
+      '--set',
+      'targetClass=1',
+      '--set',
+      'evaluation={"every":2,"images":6,"steps":4,"mutateSteps":0}',
+      '--threads',
+      '1',
+      '--data-dir',
+      dir,
+      '--json',
+    ]);
+    expect(attack.status, attack.stderr).toBe(0);
+    const attacked = JSON.parse(attack.stdout) as { runId: string; evaluation: { attackSuccess: unknown[] } };
+    expect(attacked.evaluation.attackSuccess).toHaveLength(5);
+
     const store = RunStore.open(dir, { readonly: true });
     try {
+      expect(store.getRun(attacked.runId).config).toMatchObject({
+        task: 'adversarial',
+        dataset: 'glyphs',
+        channels: 12,
+        perception: { filters: 16 },
+        hidden: [16],
+        fireRate: 0.25,
+        targetClass: 1,
+      });
       const child = store.getRun(forked.runId);
       expect(child.parentRunId).toBe(out.runId);
       expect(child.config.optimizer.lr).toBe(0.0005);

@@ -5,7 +5,12 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PRESETS, presetConfig } from '../../../shared/presets.ts';
-import { parseRunConfig, type RunConfig, type RunConfigInput } from '../../../shared/nca-config.ts';
+import {
+  attackInheritance,
+  parseRunConfig,
+  type RunConfig,
+  type RunConfigInput,
+} from '../../../shared/nca-config.ts';
 import { ApiError } from '../../../shared/contract.ts';
 import type { Evaluation, IterationMetrics } from '../../../shared/metrics.ts';
 import type { RunStatus, RunSummary } from '../../../shared/runs.ts';
@@ -179,6 +184,23 @@ export const trainCommand: CliCommand = {
     };
 
     const store = RunStore.open(ctx.dataDir);
+    /**
+     * A new attack runs on the classifier's network and cells (ATTACK_INHERITS), as the New-run form
+     * does: over a preset's values, under a config file's own. --dataset and --set still win.
+     */
+    const inheritFromClassifier = (input: Record<string, unknown>, keepGiven: boolean): void => {
+      const id = (values.classifier as string | undefined) ?? input.classifierRunId;
+      if (input.task !== 'adversarial' || typeof id !== 'string' || !id) return;
+      let classifier;
+      try {
+        classifier = store.getRun(id);
+      } catch {
+        return; // the service refuses the run naming the missing classifier
+      }
+      if (classifier.config.task !== 'classify') return;
+      const inherited = attackInheritance(classifier.config as unknown as Record<string, unknown>);
+      for (const [k, v] of Object.entries(inherited)) if (!keepGiven || input[k] === undefined) input[k] = v;
+    };
     const datasets = new DatasetService({ dataDir: ctx.dataDir });
     let last: IterationMetrics | null = null;
     let lastEval: Evaluation | null = null;
@@ -276,6 +298,7 @@ export const trainCommand: CliCommand = {
             throw new CliUsageError(`cannot read the config ${file}: ${(err as Error).message}`);
           }
         }
+        inheritFromClassifier(input, !values.preset);
         applyOverrides(input);
         if (values.preset && !values.set && !values.config) presetConfig(values.preset as string, input); // names the preset in errors
         const parsed = parseRunConfig(input);
