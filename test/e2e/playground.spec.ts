@@ -215,7 +215,33 @@ test('with an adversarial run, clicked and sprinkled cells become adversaries (r
     iterations: 10,
     evaluation: { every: 10, images: 20, steps: 10, mutateSteps: 0 },
   });
+  const [evaluation] = await api.call<{ attackSuccess: { fraction: number; successRate: number }[] }[]>(
+    'runs.evaluations',
+    { id: attack },
+  );
   api.close();
+
+  // the run's page reads the attack out: success per adversary share, as evaluated
+  await page.goto(`${server.url}#/run/${attack}`);
+  const table = page.getByTestId('attack-success');
+  await expect(table.locator('thead th')).toHaveText([
+    'iteration',
+    'p = 0.5 %',
+    'p = 1 %',
+    'p = 2 %',
+    'p = 5 %',
+    'p = 10 %',
+  ]);
+  await expect(table.locator('tbody tr')).toHaveCount(1);
+  await expect(table.locator('tbody tr td')).toHaveText(
+    evaluation.attackSuccess.map((a) => `${(a.successRate * 100).toFixed(1)} %`),
+  );
+  await expect(page.getByTestId('evaluation')).toContainText('The attacked classifier alone at iteration 10');
+  // its training curves count the cells showing the target, without the classifier's evaluations
+  await expect(page.getByTestId('chart-accuracy')).toBeVisible();
+  await expect(page.locator('figcaption', { hasText: /^Cells showing tee/ })).toBeVisible();
+  await page.waitForTimeout(2000); // the curves' history loads field by field: let the screenshot have them
+  await shot(page, 'run-adversary');
 
   await page.goto(`${server.url}#/playground/${attack}`);
   const grid = page.getByTestId('pg-grid');
