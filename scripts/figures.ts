@@ -3,7 +3,7 @@
  * directory, opens a run's view and the playground in Chromium, and saves the panels as PNG.
  *
  *   node --import tsx scripts/figures.ts --data-dir DIR --run ID --name PREFIX [--out docs/figures]
- *        [--steps N] [--screenshot] [--sprinkle] [--damage]
+ *        [--steps N] [--screenshot] [--sprinkle [--share P]] [--sample K] [--damage]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +22,10 @@ const { values } = parseArgs({
     screenshot: { type: 'boolean', default: false },
     /** adversarial runs: sprinkle adversary cells (the playground's default share) before stepping */
     sprinkle: { type: 'boolean', default: false },
+    /** adversarial runs: the share of cells --sprinkle makes adversaries (e.g. 0.05) */
+    share: { type: 'string' },
+    /** the playground's test image: the K-th of its sample strip (default the first) */
+    sample: { type: 'string' },
     /** growing runs: after stepping, cut the centre out with the erase tool and step again */
     damage: { type: 'boolean', default: false },
     /** the playground's "Show" choice for the grid figures (e.g. ch3: the alpha channel as a heat map) */
@@ -69,10 +73,17 @@ try {
         await save(page, `chart-${c}`, `${values.name}-${c}.png`);
     if (await page.getByTestId('confusion').count())
       await save(page, 'evaluation', `${values.name}-evaluation.png`);
+    if (await page.getByTestId('attack-success').count())
+      await save(page, 'attack-success', `${values.name}-attack.png`);
     await page.goto(url + `#/playground/${values.run}`);
     await page.getByTestId('pg-grid').waitFor();
     await page.waitForTimeout(1500);
     if (values.view) await page.getByTestId('pg-view').selectOption(values.view);
+    if (values.sample) {
+      await page.getByTestId('pg-samples').locator('button').nth(Number(values.sample)).click();
+      await page.waitForTimeout(500);
+    }
+    if (values.share) await page.getByLabel('Adversary share').fill(values.share);
     if (values.sprinkle) await page.getByTestId('pg-sprinkle').click();
     for (let i = 0; i < Number(values.steps); i++) await page.getByTestId('pg-step').click();
     await page.waitForTimeout(500);

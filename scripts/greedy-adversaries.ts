@@ -8,7 +8,9 @@
  * Reports the distribution of the smallest number found (docs/results.md, experiment 5).
  *
  *   node --import tsx scripts/greedy-adversaries.ts --data-dir DIR --run ADVERSARIAL_RUN_ID \
- *        [--images 50] [--steps 100] [--max 8] [--candidates 64]
+ *        [--images 50] [--from 0] [--steps 100] [--max 8] [--candidates 64]
+ *
+ * --from: the first test image to consider, so that two processes can share the images between cores.
  */
 import { parseArgs } from 'node:util';
 import { loadDataset } from '../src/main/services/datasets/index.ts';
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string' },
     run: { type: 'string' },
     images: { type: 'string', default: '50' },
+    from: { type: 'string', default: '0' },
     steps: { type: 'string', default: '100' },
     max: { type: 'string', default: '8' },
     candidates: { type: 'string', default: '64' },
@@ -28,6 +31,7 @@ const { values } = parseArgs({
 });
 if (!values['data-dir'] || !values.run) throw new Error('--data-dir and --run are required');
 const images = Number(values.images);
+const from = Number(values.from);
 const steps = Number(values.steps);
 const maxAdversaries = Number(values.max);
 const candidates = Number(values.candidates);
@@ -68,7 +72,7 @@ async function rollout(index: number, sets: number[][]) {
 const found: number[] = []; // smallest number per image; Infinity = not flipped within --max
 let flippedToTarget = 0;
 let skipped = 0;
-for (let index = 0; found.length < images && index < dataset.test.count; index++) {
+for (let index = from; found.length < images && index < dataset.test.count; index++) {
   const truth = dataset.test.labels[index];
   if (truth === target) continue;
   // the rollouts are stochastic (fire rate, noise): the clean image must be right in every sample
@@ -123,7 +127,7 @@ session.dispose();
 
 const flipped = found.filter(Number.isFinite).sort((a, b) => a - b);
 const lines = [
-  `Adversarial run ${values.run} (target class ${target}), ${dataset.id} test images, ${steps} steps,`,
+  `Adversarial run ${values.run} (target class ${target}), ${dataset.id} test images from ${from}, ${steps} steps,`,
   `up to ${maxAdversaries} adversaries, ${candidates} candidate cells per round; ${found.length} images the`,
   `classifier gets right (${skipped} misclassified ones skipped), ${((performance.now() - t0) / 1000).toFixed(0)} s.`,
   '',

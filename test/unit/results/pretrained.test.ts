@@ -159,7 +159,8 @@ describe('shipped models in resources/models', () => {
     expect(entries.length).toBeGreaterThan(0);
     for (const e of entries) {
       expect(fs.existsSync(path.join(modelsDir, e.file)), e.file).toBe(true);
-      expect(fs.statSync(path.join(modelsDir, e.file)).size).toBeLessThan(400_000);
+      // weights are float32 and barely compress: an adversary on a 5x5 classifier carries two ~180 KB networks
+      expect(fs.statSync(path.join(modelsDir, e.file)).size).toBeLessThan(450_000);
       expect(e.command).toMatch(/npm run nca -- train/);
     }
   });
