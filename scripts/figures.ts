@@ -4,6 +4,7 @@
  *
  *   node --import tsx scripts/figures.ts --data-dir DIR --run ID --name PREFIX [--out docs/figures]
  *        [--steps N] [--screenshot] [--sprinkle [--share P]] [--sample K] [--damage]
+ *   node --import tsx scripts/figures.ts --data-dir DIR --compare ID,ID[,...] --name PREFIX
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,11 +33,13 @@ const { values } = parseArgs({
     view: { type: 'string' },
     /** also (or only, without --run) the Datasets view's statistics of this dataset, test split */
     'dataset-stats': { type: 'string' },
+    /** also (or only, without --run) the Compare view of these runs (comma-separated ids) */
+    compare: { type: 'string' },
   },
 });
-if (!values['data-dir'] || !(values.run || values['dataset-stats']) || !values.name) {
+if (!values['data-dir'] || !(values.run || values['dataset-stats'] || values.compare) || !values.name) {
   console.error(
-    'usage: scripts/figures.ts --data-dir DIR (--run ID | --dataset-stats ID) --name PREFIX [--out DIR] [--steps N]',
+    'usage: scripts/figures.ts --data-dir DIR (--run ID | --dataset-stats ID | --compare ID,ID) --name PREFIX [--out DIR] [--steps N]',
   );
   process.exit(2);
 }
@@ -62,6 +65,14 @@ try {
     await page.getByTestId('stats-split-test').click();
     await page.waitForTimeout(800);
     await save(page, 'dataset-stats', `${values.name}-stats.png`);
+  }
+  if (values.compare) {
+    await page.goto(url + `#/compare/${encodeURIComponent(values.compare)}`);
+    await page.getByTestId('compare-chart-perCellAccuracy').waitFor();
+    await page.waitForTimeout(2500);
+    for (const c of ['perCellAccuracy', 'agreement'])
+      await save(page, `compare-chart-${c}`, `${values.name}-compare-${c}.png`);
+    await save(page, 'compare-metrics', `${values.name}-compare-metrics.png`);
   }
   if (values.run) {
     await page.goto(url.replace('/?', '/?') + `#/run/${values.run}`);
