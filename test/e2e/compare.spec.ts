@@ -124,6 +124,12 @@ test('compare: overlaid curves, metric and config tables, confusion difference, 
   await expect(page.getByTestId('metrics-row')).toHaveCount(2);
   await expect(page.getByTestId('best-bestLoss')).toHaveCount(1);
   await expect(page.getByTestId('best-acc20').first()).toBeVisible();
+  // every column fits beside the run names: no horizontal scrolling to reach agreement @200
+  const overflow = await page
+    .getByTestId('compare-metrics')
+    .locator('.scroll')
+    .evaluate((el) => el.scrollWidth - el.clientWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
 
   // the two evaluations' confusion matrices, B minus A
   await expect(page.getByTestId('confusion-canvas')).toBeVisible();
