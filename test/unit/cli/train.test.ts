@@ -196,7 +196,7 @@ describe('nca train and eval', () => {
     } finally {
       store.close();
     }
-  });
+  }, 240_000); // eight CLI processes (tsx start-up, training, evaluation): ~40 s on a free core
 
   it('refuses an invalid configuration before anything starts, naming the field', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-cli-'));
@@ -267,5 +267,5 @@ describe('nca train and eval', () => {
     } finally {
       after.close();
     }
-  });
+  }, 120_000);
 });

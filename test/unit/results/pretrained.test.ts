@@ -1,8 +1,9 @@
 /**
  * Shipped models: a weights-only export installs into a fresh data directory, opens in the
- * playground and refuses to resume training; and every model in resources/models scores what
- * docs/results.md says on its fixed test slice (2 points of tolerance), so an engine regression
- * shows up here.
+ * playground and refuses to resume training; every model in resources/models is listed with how it
+ * was trained, and each one with a figure in docs/results.md is checked by one of the
+ * shipped-<group>.test.ts files (its score on a fixed test slice, 2 points of tolerance, so an engine
+ * regression shows up in CI).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,22 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/main/app.ts';
-import { loadDataset } from '../../../src/main/services/datasets/index.ts';
-import { isModelOnly } from '../../../src/main/services/engine/checkpoint.ts';
-import { readPretrainedIndex } from '../../../src/main/services/pretrained.ts';
 import { RunStore } from '../../../src/main/services/store/index.ts';
-import {
-  evaluateAttackSlice,
-  evaluateGrowModel,
-  evaluateModelSlice,
-  evaluateModelSliceOn,
-} from '../../../src/main/services/training/evaluate-model.ts';
 import type { Connection } from '../../../src/main/transport/router.ts';
 import { memoryLogger } from '../../../src/main/util/log.ts';
+import { CHECK_GROUPS, datasetsEnv, modelsDir, repo, shippedModels } from './shipped.ts';
 
-const repo = path.resolve(import.meta.dirname, '../../..');
-const modelsDir = path.join(repo, 'resources/models');
-const datasetsEnv = { ...process.env, NCA_DATASETS_PATH: path.resolve(repo, '../shared/datasets') };
 const nca = (args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'src/main/cli/index.ts', ...args], {
     cwd: repo,
@@ -149,15 +139,13 @@ describe('weights-only models', () => {
       return [r.perCellAccuracy, r.agreement];
     };
     expect(pick(shippedEval.stdout)).toEqual(pick(originalEval.stdout));
-  });
+  }, 180_000);
 });
 
 describe('shipped models in resources/models', () => {
-  const entries = readPretrainedIndex(modelsDir);
-
   it('are listed with how they were trained', () => {
-    expect(entries.length).toBeGreaterThan(0);
-    for (const e of entries) {
+    expect(shippedModels.length).toBeGreaterThan(0);
+    for (const e of shippedModels) {
       expect(fs.existsSync(path.join(modelsDir, e.file)), e.file).toBe(true);
       // weights are float32 and barely compress: an adversary on a 5x5 classifier carries two ~180 KB networks
       expect(fs.statSync(path.join(modelsDir, e.file)).size).toBeLessThan(450_000);
@@ -165,107 +153,14 @@ describe('shipped models in resources/models', () => {
     }
   });
 
-  // a model check rolls out hundreds of images: ~25 s on two free cores, more on a busy machine
-  const CHECK_TIMEOUT = 240_000;
-
-  /** Import a shipped model into a fresh store and hand its best checkpoint and the docs to `check`. */
-  const withShipped = async (
-    e: (typeof entries)[number],
-    check: (ck: Uint8Array, dataDir: string, docs: string) => Promise<void>,
-  ) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-check-'));
-    const store = RunStore.open(dir);
-    try {
-      const run = store.importRun(path.join(modelsDir, e.file));
-      const ck = store.loadCheckpoint(run.id, 'best');
-      expect(isModelOnly(ck.data)).toBe(true);
-      await check(ck.data, dir, fs.readFileSync(path.join(repo, 'docs/results.md'), 'utf8'));
-    } finally {
-      store.close();
+  it('each model with a stated figure is checked by exactly one shipped-<group>.test.ts file', () => {
+    const stated = shippedModels.filter((e) => e.check || e.attack || e.grow).map((e) => e.id);
+    const grouped = Object.values(CHECK_GROUPS).flat();
+    expect([...grouped].sort()).toEqual([...stated].sort()); // no model twice, none left out
+    for (const group of Object.keys(CHECK_GROUPS)) {
+      const file = path.join(import.meta.dirname, `shipped-${group}.test.ts`);
+      expect(fs.existsSync(file), file).toBe(true);
+      expect(fs.readFileSync(file, 'utf8')).toContain(`defineShippedChecks('${group}')`);
     }
-  };
-
-  for (const e of entries.filter((x) => x.check)) {
-    it(
-      `${e.id} scores what docs/results.md states on test images ${e.check!.start}..${e.check!.start + e.check!.count - 1}`,
-      () =>
-        withShipped(e, async (ck, dir, docs) => {
-          const dataset = await loadDataset(e.dataset, { dataDir: dir, env: datasetsEnv });
-          const got = await evaluateModelSlice(ck, dataset, e.check!);
-          expect(Math.abs(got.perCellAccuracy - e.check!.perCellAccuracy)).toBeLessThanOrEqual(0.02);
-          expect(Math.abs(got.agreement - e.check!.agreement)).toBeLessThanOrEqual(0.02);
-          expect(docs).toContain(`${(e.check!.perCellAccuracy * 100).toFixed(1)}%`);
-        }),
-      CHECK_TIMEOUT,
-    );
-  }
-
-  // threshold mask: the alive cells are the stroke cells; dilated: strokes and a ring of background;
-  // no mask with only strokes answering (readout 'strokes'): the answering cells are the strokes
-  for (const [id, strokesAreAlive] of [
-    ['mnist', true],
-    ['kmnist-split', false],
-    ['kmnist-relay', true],
-  ] as const) {
-    it(
-      `${id}: one simulation scores a slice on alive and stroke cells as two simulations do, by islands`,
-      () =>
-        withShipped(
-          entries.find((x) => x.id === id)!,
-          async (ck, dir) => {
-            const dataset = await loadDataset(entries.find((x) => x.id === id)!.dataset, {
-              dataDir: dir,
-              env: datasetsEnv,
-            });
-            const o = { start: 0, count: 20, steps: 40, batch: 10 };
-            const [alive, strokes] = await evaluateModelSliceOn(ck, dataset, o, ['alive', 'strokes']);
-            expect(alive).toEqual(await evaluateModelSlice(ck, dataset, o));
-            expect(strokes).toEqual(await evaluateModelSlice(ck, dataset, { ...o, scoreOn: 'strokes' }));
-            const sum = (s: typeof alive, k: 'images' | 'cells' | 'correct' | 'agreeing') =>
-              s.byIslands.reduce((a, r) => a + r[k], 0);
-            for (const s of [alive, strokes]) {
-              expect(sum(s, 'images')).toBe(o.count);
-              expect(sum(s, 'correct') / sum(s, 'cells')).toBeCloseTo(s.perCellAccuracy, 10);
-              expect(sum(s, 'agreeing') / o.count).toBeCloseTo(s.agreement, 10);
-            }
-            expect(sum(strokes, 'cells')).toBeGreaterThan(0);
-            if (strokesAreAlive) expect(strokes).toEqual(alive);
-            else expect(sum(strokes, 'cells')).toBeLessThan(sum(alive, 'cells'));
-          },
-        ),
-      CHECK_TIMEOUT,
-    );
-  }
-
-  for (const e of entries.filter((x) => x.attack)) {
-    it(
-      `${e.id} flips what docs/results.md states at p = ${e.attack!.fraction}`,
-      () =>
-        withShipped(e, async (ck, dir, docs) => {
-          const dataset = await loadDataset(e.dataset, { dataDir: dir, env: datasetsEnv });
-          const got = await evaluateAttackSlice(ck, dataset, e.attack!);
-          expect(Math.abs(got.success - e.attack!.success)).toBeLessThanOrEqual(0.02);
-          expect(docs).toContain(`${(e.attack!.success * 100).toFixed(1)}%`);
-        }),
-      CHECK_TIMEOUT,
-    );
-  }
-
-  for (const e of entries.filter((x) => x.grow)) {
-    it(
-      `${e.id} grows and regrows to the loss docs/results.md states`,
-      () =>
-        withShipped(e, async (ck, _dir, docs) => {
-          const got = await evaluateGrowModel(ck, { steps: e.grow!.steps });
-          // the loss is an MSE, not a percentage: 10% relative tolerance
-          const near = (x: number, want: number) =>
-            expect(Math.abs(x - want)).toBeLessThanOrEqual(0.1 * want + 1e-4);
-          near(got.loss, e.grow!.loss);
-          near(got.regrownLoss, e.grow!.regrownLoss);
-          expect(got.damagedLoss).toBeGreaterThan(got.regrownLoss); // it does regrow
-          expect(docs).toContain(e.grow!.loss.toFixed(4));
-        }),
-      CHECK_TIMEOUT,
-    );
-  }
+  });
 });
