@@ -279,13 +279,50 @@ export function configChanges(from: unknown, to: unknown): ConfigChange[] {
     .map((path) => ({ path, from: a[path] ?? '—', to: b[path] ?? '—' }));
 }
 
+/**
+ * Model fields a continued classifier may grow: more state channels, perception filters or hidden
+ * units. The checkpoint is widened so the model still computes what it did (every new unit starts
+ * silent: its outgoing weights are zero), and training goes on with the extra capacity.
+ */
+export const GROWABLE_FIELDS: Record<Task, readonly string[]> = {
+  classify: ['channels', 'perception.filters', 'hidden'],
+  adversarial: [],
+  grow: [],
+};
+
+/** Whether a changed model field grew (no width smaller, the same number of hidden layers). */
+function grew(c: ConfigChange): boolean {
+  let from: unknown, to: unknown;
+  try {
+    from = JSON.parse(c.from);
+    to = JSON.parse(c.to);
+  } catch {
+    return false; // a field present on one side only ('—')
+  }
+  if (typeof from === 'number' && typeof to === 'number') return to > from;
+  return (
+    Array.isArray(from) &&
+    Array.isArray(to) &&
+    from.length === to.length &&
+    to.every((w, i) => typeof w === 'number' && w >= (from[i] as number))
+  );
+}
+
+/** The model-field changes of a continued run that widen its checkpoint (see GROWABLE_FIELDS). */
+export function wideningChanges(from: RunConfig, to: RunConfig): ConfigChange[] {
+  const growable = GROWABLE_FIELDS[from.task];
+  return configChanges(from, to).filter((c) => growable.includes(c.path) && grew(c));
+}
+
 /** The changes a continued run may not make (`field: reason` lines; empty when it may start). */
 export function modelFieldChanges(from: RunConfig, to: RunConfig): string[] {
   const locked = MODEL_FIELDS[from.task];
+  const growable = GROWABLE_FIELDS[from.task];
   return configChanges(from, to)
-    .filter((c) => locked.includes(c.path.split('.')[0]))
-    .map(
-      (c) =>
-        `${c.path}: must stay ${c.from} (the checkpoint's weights were trained with it; start a new run to change it)`,
+    .filter((c) => locked.includes(c.path.split('.')[0]) && !(growable.includes(c.path) && grew(c)))
+    .map((c) =>
+      growable.includes(c.path)
+        ? `${c.path}: must stay ${c.from} or grow${c.path === 'hidden' ? ' (the same number of layers, none narrower)' : ''} (the checkpoint's weights were trained with it; start a new run to shrink it)`
+        : `${c.path}: must stay ${c.from} (the checkpoint's weights were trained with it; start a new run to change it)`,
     );
 }

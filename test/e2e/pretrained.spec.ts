@@ -24,7 +24,8 @@ test('a fresh install lists the shipped models and opens one in the playground',
     await expect(page.getByTestId('continue-dialog')).toBeVisible();
     await expect(page.getByTestId('continue-dialog')).toContainText('Fine-tune as a new run');
     await expect(page.getByTestId('continue-changes')).toContainText('fine-tunes these weights');
-    await expect(page.getByTestId('continue-dialog').locator('#cfg-channels')).toBeDisabled();
+    await expect(page.getByTestId('continue-dialog').locator('#cfg-perception-kernel')).toBeDisabled();
+    await expect(page.getByTestId('continue-dialog').locator('#cfg-channels')).toBeEnabled(); // may grow
     await shot(page, 'run-pretrained-finetune');
     await page.goto(server.url);
     await page.getByTestId('nav-playground').click();

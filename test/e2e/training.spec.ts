@@ -179,9 +179,22 @@ test('a stopped run continues as a new run from a checkpoint, with a changed lea
   await page.getByTestId('continue-run').click();
   const dialog = page.getByTestId('continue-dialog');
   await expect(dialog).toBeVisible();
-  // the latest checkpoint is offered first; the model fields are shown but kept
+  // the latest checkpoint is offered first; the model fields are shown but kept, except that a
+  // classifier may grow (its checkpoint is widened) and may not shrink
   await expect(dialog.getByTestId('continue-checkpoint').locator('option').first()).toContainText('latest');
-  await expect(dialog.locator('#cfg-channels')).toBeDisabled();
+  await expect(dialog.locator('#cfg-perception-kernel')).toBeDisabled();
+  await expect(dialog.getByTestId('continue-changes')).toContainText('No changes');
+  const channels = dialog.locator('#cfg-channels');
+  await expect(channels).toBeEnabled();
+  await channels.fill('19');
+  await expect(dialog.getByTestId('continue-model-error')).toContainText('channels: must stay 20 or grow');
+  await expect(dialog.getByTestId('continue-start')).toBeDisabled();
+  await channels.fill('24');
+  await expect(dialog.getByTestId('continue-model-error')).toHaveCount(0);
+  await expect(dialog.getByTestId('continue-widening')).toContainText('new units start silent');
+  await shot(page, 'run-continue-widen');
+  await channels.fill('20');
+  await expect(dialog.getByTestId('continue-widening')).toHaveCount(0);
   await expect(dialog.getByTestId('continue-changes')).toContainText('No changes');
   // a bad value is caught in the form, before anything starts
   await dialog.locator('#cfg-optimizer-lr').fill('5');

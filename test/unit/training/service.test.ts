@@ -155,13 +155,68 @@ describe('training service', () => {
     const store = RunStore.open(app.dataDir); // a second connection to the app's database, as the CLI would
     const parent = store.getRun(trainedRun);
     const before = store.listRuns().length;
-    const wider = await app.router.handle(
-      { id: 7, method: 'runs.fork', params: { id: parent.id, config: { ...parent.config, channels: 16 } } },
+    const narrower = await app.router.handle(
+      { id: 7, method: 'runs.fork', params: { id: parent.id, config: { ...parent.config, channels: 12 } } },
       conn,
     );
-    expect(wider).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
-    if (!wider.ok) expect(wider.error.message).toMatch(/^channels: must stay 14/);
+    expect(narrower).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
+    if (!narrower.ok) expect(narrower.error.message).toMatch(/^channels: must stay 14 or grow/);
+    const otherKernel = await app.router.handle(
+      {
+        id: 7,
+        method: 'runs.fork',
+        params: {
+          id: parent.id,
+          config: { ...parent.config, perception: { kind: 'learned', kernel: 5, filters: 16 } },
+        },
+      },
+      conn,
+    );
+    expect(otherKernel).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
+    if (!otherKernel.ok) expect(otherKernel.error.message).toMatch(/^perception\.kernel: must stay 3 \(/);
     expect(store.listRuns()).toHaveLength(before);
+    store.close();
+  });
+
+  it('widens a classifier by forking it with more channels, filters and hidden units', async () => {
+    const store = RunStore.open(app.dataDir);
+    const parent = store.getRun(trainedRun);
+    const from = store.loadCheckpoint(parent.id, 'latest');
+    const config = {
+      ...parent.config,
+      channels: 18,
+      perception: { kind: 'learned', kernel: 3, filters: 24 },
+      hidden: [20],
+      iterations: from.iteration + 5,
+    };
+    const child = await call('runs.fork', { id: parent.id, config, start: false });
+    const id = child.id as string;
+    // the child's first checkpoint is the parent's widened: weights only, in the new shapes
+    const first = decodeCheckpoint(store.loadCheckpoint(id, 'latest').data);
+    expect(first.meta.modelOnly).toBe(true);
+    expect(first.meta.iteration).toBe(from.iteration);
+    expect(first.meta.config).toMatchObject({ channels: 18, hidden: [20] });
+    const n = (decodeCheckpoint(from.data).arrays.weights as Float32Array).length;
+    // 9 taps x 18 channels x 24 filters + 24, 24 x 20 + 20, 20 x 17 + 17
+    expect(first.arrays.weights.length).toBe(9 * 18 * 24 + 24 + 24 * 20 + 20 + 20 * 17 + 17);
+    expect(first.arrays.weights.length).toBeGreaterThan(n);
+
+    await call('training.start', { id });
+    await waitFor(() => statusesOf(id).includes('completed'));
+    expect(await call('runs.get', { id })).toMatchObject({
+      status: 'completed',
+      lastIteration: from.iteration + 5,
+    });
+    const logged = store
+      .events(id)
+      .map((e) => e.message)
+      .join('\n');
+    expect(logged).toMatch(/changed channels 14 → 18.*perception\.filters 16 → 24.*hidden \[16\] → \[20\]/);
+    expect(logged).toMatch(/the model was widened \(its new units start silent/);
+    const trained = decodeCheckpoint(store.loadCheckpoint(id, 'latest').data);
+    expect(trained.arrays.adamM.length).toBe(first.arrays.weights.length);
+    // the parent is untouched
+    expect(store.loadCheckpoint(parent.id, 'latest').data).toEqual(from.data);
     store.close();
   });
 

@@ -891,6 +891,8 @@ export class RunStore {
     sameScoring?: boolean;
     /** the copied checkpoint's score when the child ranks checkpoints by another one (bestBy) */
     checkpointMetric?: number | null;
+    /** the child's first checkpoint, when it is not a copy (a widened model) */
+    checkpointData?: Uint8Array;
   }): RunRecord {
     return this.guard(() => {
       const parent = toRecord(this.row(input.parentId));
@@ -926,12 +928,30 @@ export class RunStore {
             .run(child, parent.id, ck.iteration);
         const metric =
           input.checkpointMetric !== undefined ? input.checkpointMetric : sameScoring ? ck.metric : null;
-        this.db
-          .prepare(
-            `INSERT INTO checkpoints (run_id, iteration, metric, created_at, bytes, data)
-             SELECT ?, iteration, ?, created_at, bytes, data FROM checkpoints WHERE id = ?`,
-          )
-          .run(child, finiteOrNull(metric), Number(ck.id));
+        if (input.checkpointData)
+          this.db
+            .prepare(
+              `INSERT INTO checkpoints (run_id, iteration, metric, created_at, bytes, data)
+               SELECT ?, iteration, ?, created_at, ?, ? FROM checkpoints WHERE id = ?`,
+            )
+            .run(
+              child,
+              finiteOrNull(metric),
+              input.checkpointData.byteLength,
+              Buffer.from(
+                input.checkpointData.buffer,
+                input.checkpointData.byteOffset,
+                input.checkpointData.byteLength,
+              ),
+              Number(ck.id),
+            );
+        else
+          this.db
+            .prepare(
+              `INSERT INTO checkpoints (run_id, iteration, metric, created_at, bytes, data)
+               SELECT ?, iteration, ?, created_at, bytes, data FROM checkpoints WHERE id = ?`,
+            )
+            .run(child, finiteOrNull(metric), Number(ck.id));
         this.recomputeAggregates(child);
         this.insertEvent(
           child,

@@ -8,6 +8,7 @@ import {
   configChanges,
   datasetIdOf,
   modelFieldChanges,
+  wideningChanges,
   parseRunConfig,
   type RunConfig,
   type RunConfigInput,
@@ -19,6 +20,7 @@ import { encodeCellFrame } from '../../../shared/frames.ts';
 import { ApiError } from '../../../shared/contract.ts';
 import { TrainingWorker } from '../engine/training-worker.ts';
 import { isModelOnly } from '../engine/checkpoint.ts';
+import { widenCheckpoint } from '../engine/widen.ts';
 import type { FrameMessage, RunStatus as WorkerStatus } from '../engine/protocol.ts';
 import type { RunStore } from '../store/index.ts';
 import type { MetricWriter } from '../store/index.ts';
@@ -142,7 +144,9 @@ export class TrainingService {
    * Continue a run from one of its checkpoints as a new run with a changed configuration (an earlier
    * learning-rate drop, another loss or mask, more iterations): the weights, Adam state, pool and
    * RNG carry over, the history up to the checkpoint is copied, and the parent stays as it was.
-   * The model fields (MODEL_FIELDS) must not change: the checkpoint was trained with them.
+   * The model fields (MODEL_FIELDS) must not change: the checkpoint was trained with them. A
+   * classifier may grow (GROWABLE_FIELDS): the fork starts from the checkpoint widened, with the new
+   * units silent, a fresh Adam state and a fresh pool.
    */
   async fork(input: {
     parentId: string;
@@ -161,8 +165,16 @@ export class TrainingService {
     const locked = modelFieldChanges(parentConfig, config);
     if (locked.length > 0) throw new ApiError('invalid_params', locked.join('\n'));
     const ck = this.o.store.loadCheckpoint(parent.id, input.checkpoint);
+    const widened = wideningChanges(parentConfig, config).length > 0;
+    let checkpointData: Uint8Array | undefined;
+    if (widened && config.task === 'classify')
+      try {
+        checkpointData = widenCheckpoint(ck.data, config);
+      } catch (err) {
+        throw new ApiError('invalid_params', `cannot widen run ${parent.id}: ${(err as Error).message}`);
+      }
     // a shipped or shared model holds weights only: the fork fine-tunes them from a fresh start
-    const weightsOnly = isModelOnly(ck.data);
+    const weightsOnly = widened || isModelOnly(ck.data);
     const changes = configChanges(parentConfig, config);
     // a checkpoint's metric is its evaluation score: comparable only while the scoring stays the same
     const rescored = changes.some((c) =>
@@ -183,9 +195,14 @@ export class TrainingService {
         (changes.length
           ? `changed ${changes.map((c) => `${c.path} ${c.from} → ${c.to}`).join(', ')}`
           : 'same configuration') +
-        (weightsOnly ? '; weights only (a shared model): Adam state and pool start fresh' : ''),
+        (widened
+          ? '; the model was widened (its new units start silent, so it computes what it did): Adam state and pool start fresh'
+          : weightsOnly
+            ? '; weights only (a shared model): Adam state and pool start fresh'
+            : ''),
       sameScoring: !rescored,
       checkpointMetric,
+      checkpointData,
     });
     if (input.start !== false) await this.start(run.id);
     return this.o.store.getRun(run.id);
