@@ -2,27 +2,21 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { tf } from '../../../src/main/services/engine/tf.ts';
 import { initBackend } from '../../../src/main/services/engine/backends.ts';
 import { setGatherMode } from '../../../src/main/services/engine/ops.ts';
-import { classifierParams } from '../../../src/main/services/engine/nca.ts';
-import { trainShard, type ClassifySettings } from '../../../src/main/services/engine/tasks/classify.ts';
-import { maxAbsDiff, randomStates, randomWeights, referenceRollout, smallSettings } from './helpers.ts';
+import type { ClassifySettings } from '../../../src/main/services/engine/tasks/classify.ts';
+import {
+  BATCH_LABELS,
+  BATCH_STREAMS,
+  engineRollout,
+  maxAbsDiff,
+  randomStates,
+  randomWeights,
+  referenceRollout,
+  smallSettings,
+} from './helpers.ts';
 
-const labels = [0, 2, 1];
-const streams = [
-  [7, 0, 0],
-  [7, 0, 1],
-  [7, 0, 2],
-];
-
-async function engine(s: ClassifySettings, w: Float32Array[], states: Float32Array[]) {
-  const specs = classifierParams(s.arch);
-  const wt = specs.map((p, i) => tf.tensor(w[i], p.shape));
-  const st = states.map((x) => x.slice());
-  const r = await trainShard(specs, wt, s, { states: st, labels, streams, batchTotal: states.length });
-  tf.dispose(wt);
-  const final = new Float32Array(st.length * st[0].length);
-  st.forEach((x, b) => final.set(x, b * x.length));
-  return { ...r, final };
-}
+const labels = BATCH_LABELS;
+const streams = BATCH_STREAMS;
+const engine = engineRollout;
 
 describe('gather + matMul NCA matches plain tf.conv2d (values and gradients, 1e-4)', () => {
   beforeAll(async () => {

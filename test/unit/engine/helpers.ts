@@ -3,7 +3,7 @@ import { tf } from '../../../src/main/services/engine/tf.ts';
 import { Rng } from '../../../src/main/services/engine/rng.ts';
 import { aliveMask } from '../../../src/main/services/engine/grid.ts';
 import { classifierParams } from '../../../src/main/services/engine/nca.ts';
-import type { ClassifySettings } from '../../../src/main/services/engine/tasks/classify.ts';
+import { trainShard, type ClassifySettings } from '../../../src/main/services/engine/tasks/classify.ts';
 
 export function smallSettings(over: Partial<ClassifySettings> = {}): ClassifySettings {
   return {
@@ -192,4 +192,29 @@ export async function mnistSubset(train: number, test: number, classes = [0, 1, 
     train: pick(full.train, train),
     test: pick(full.test, test),
   };
+}
+
+/** Labels and random streams of the three-sample test batch (randomStates(s, 3)). */
+export const BATCH_LABELS = [0, 2, 1];
+export const BATCH_STREAMS = [
+  [7, 0, 0],
+  [7, 0, 1],
+  [7, 0, 2],
+];
+
+/** One training rollout of the engine on copies of `states`: loss, gradients, the final states. */
+export async function engineRollout(s: ClassifySettings, w: Float32Array[], states: Float32Array[]) {
+  const specs = classifierParams(s.arch);
+  const wt = specs.map((p, i) => tf.tensor(w[i], p.shape));
+  const st = states.map((x) => x.slice());
+  const r = await trainShard(specs, wt, s, {
+    states: st,
+    labels: BATCH_LABELS,
+    streams: BATCH_STREAMS,
+    batchTotal: states.length,
+  });
+  tf.dispose(wt);
+  const final = new Float32Array(st.length * st[0].length);
+  st.forEach((x, b) => final.set(x, b * x.length));
+  return { ...r, states: st, final, names: specs.map((p) => p.name) };
 }

@@ -3,28 +3,12 @@
  * new channels untouched) and leaves the new units trainable (non-zero gradients reach them).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tf } from '../../../src/main/services/engine/tf.ts';
 import { initBackend } from '../../../src/main/services/engine/backends.ts';
 import { classifierParams, type ClassifierArch } from '../../../src/main/services/engine/nca.ts';
-import { trainShard, type ClassifySettings } from '../../../src/main/services/engine/tasks/classify.ts';
 import { widenClassifier, wideningProblems } from '../../../src/main/services/engine/widen.ts';
-import { randomStates, randomWeights, smallSettings } from './helpers.ts';
+import { engineRollout, randomStates, randomWeights, smallSettings } from './helpers.ts';
 
-const labels = [0, 2, 1];
-const streams = [
-  [7, 0, 0],
-  [7, 0, 1],
-  [7, 0, 2],
-];
-
-async function rollout(s: ClassifySettings, w: Float32Array[], states: Float32Array[]) {
-  const specs = classifierParams(s.arch);
-  const wt = specs.map((p, i) => tf.tensor(w[i], p.shape));
-  const st = states.map((x) => x.slice());
-  const r = await trainShard(specs, wt, s, { states: st, labels, streams, batchTotal: states.length });
-  tf.dispose(wt);
-  return { loss: r.loss, grads: r.grads!, final: st, names: specs.map((p) => p.name) };
-}
+const rollout = engineRollout;
 
 /** The narrow states in the wide layout: logits moved to the last channels, new channels zero. */
 function widenStates(states: Float32Array[], from: ClassifierArch, to: ClassifierArch): Float32Array[] {
@@ -83,16 +67,16 @@ describe('widening a classifier (more channels, filters, hidden units)', () => {
       const b = await rollout(wide, widened, widenStates(states, variant.from, variant.to));
       expect(a.loss).toBeGreaterThan(0);
       expect(b.loss).toBeCloseTo(a.loss, 4);
-      const expected = widenStates(a.final, variant.from, variant.to);
+      const expected = widenStates(a.states, variant.from, variant.to);
       let maxDiff = 0;
-      b.final.forEach((st, i) =>
+      b.states.forEach((st, i) =>
         st.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - expected[i][j])))),
       );
       expect(maxDiff).toBeLessThan(1e-4);
 
       // the new hidden units' outgoing weights (new rows of the next layer) get gradients, so they learn
       const twoLayers = variant.to.hidden.length > 1;
-      const next = b.grads[b.names.indexOf(twoLayers ? 'update.1.kernel' : 'update.out.kernel')];
+      const next = b.grads![b.names.indexOf(twoLayers ? 'update.1.kernel' : 'update.out.kernel')];
       const cols = twoLayers ? variant.to.hidden[1] : variant.to.channels - 1;
       const newRows = next.subarray(variant.from.hidden[0] * cols);
       if (variant.to.hidden[0] > variant.from.hidden[0])
@@ -102,7 +86,7 @@ describe('widening a classifier (more channels, filters, hidden units)', () => {
         variant.to.perception.kind === 'learned' &&
         variant.to.perception.filters > variant.from.perception.filters
       ) {
-        const u0 = b.grads[b.names.indexOf('update.0.kernel')];
+        const u0 = b.grads![b.names.indexOf('update.0.kernel')];
         const newFilterRows = u0.subarray(variant.from.perception.filters * variant.to.hidden[0]);
         expect(Math.max(...newFilterRows.map(Math.abs))).toBeGreaterThan(0);
       }
