@@ -928,30 +928,19 @@ export class RunStore {
             .run(child, parent.id, ck.iteration);
         const metric =
           input.checkpointMetric !== undefined ? input.checkpointMetric : sameScoring ? ck.metric : null;
-        if (input.checkpointData)
-          this.db
-            .prepare(
-              `INSERT INTO checkpoints (run_id, iteration, metric, created_at, bytes, data)
-               SELECT ?, iteration, ?, created_at, ?, ? FROM checkpoints WHERE id = ?`,
-            )
-            .run(
-              child,
-              finiteOrNull(metric),
-              input.checkpointData.byteLength,
-              Buffer.from(
-                input.checkpointData.buffer,
-                input.checkpointData.byteOffset,
-                input.checkpointData.byteLength,
-              ),
-              Number(ck.id),
-            );
-        else
-          this.db
-            .prepare(
-              `INSERT INTO checkpoints (run_id, iteration, metric, created_at, bytes, data)
-               SELECT ?, iteration, ?, created_at, bytes, data FROM checkpoints WHERE id = ?`,
-            )
-            .run(child, finiteOrNull(metric), Number(ck.id));
+        const data = input.checkpointData;
+        this.db
+          .prepare(
+            `INSERT INTO checkpoints (run_id, iteration, metric, created_at, bytes, data)
+             SELECT ?, iteration, ?, created_at, COALESCE(?, bytes), COALESCE(?, data) FROM checkpoints WHERE id = ?`,
+          )
+          .run(
+            child,
+            finiteOrNull(metric),
+            data ? data.byteLength : null,
+            data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : null,
+            Number(ck.id),
+          );
         this.recomputeAggregates(child);
         this.insertEvent(
           child,
