@@ -128,10 +128,11 @@ describe('nca train and eval', () => {
       '--json',
     ]);
     expect(resumed.status, resumed.stderr).toBe(0);
-    // a model field cannot change: the checkpoint's weights were trained with it
-    const wider = nca(['train', '--fork', out.runId as string, '--set', 'channels=16', '--data-dir', dir]);
-    expect(wider.status).toBe(2);
-    expect(wider.stderr).toMatch(/channels: must stay 12/);
+    // a model field cannot change (the checkpoint's weights were trained with it); a classifier's
+    // widths may only grow (the widened fork itself: test/unit/training/service.test.ts)
+    const narrower = nca(['train', '--fork', out.runId as string, '--set', 'channels=10', '--data-dir', dir]);
+    expect(narrower.status).toBe(2);
+    expect(narrower.stderr).toMatch(/channels: must stay 12 or grow/);
 
     // an attack takes the classifier's network and cells (the preset says MNIST; the classifier is
     // on glyphs with 12 channels), while --set still wins
