@@ -1,7 +1,8 @@
 /**
- * The e2e fixture: one browser-mode server (browser-mode.ts) per test file, and screenshots.
+ * The e2e fixture: one browser-mode server (browser-mode.ts) per test file, a check that no test
+ * leaves an uncaught error in the page, and screenshots.
  */
-import { test as base } from '@playwright/test';
+import { test as base, expect } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot, startServer, type ServerInfo } from './browser-mode.ts';
@@ -15,7 +16,7 @@ export const screenshotDir = path.join(repoRoot, 'test-results/screenshots');
  */
 let current: { file: string; server: Awaited<ReturnType<typeof startServer>> } | null = null;
 
-export const test = base.extend<{ server: ServerInfo }, { serverReaper: void }>({
+export const test = base.extend<{ server: ServerInfo; pageErrors: string[] }, { serverReaper: void }>({
   serverReaper: [
     // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructuring form
     async ({}, use) => {
@@ -33,6 +34,16 @@ export const test = base.extend<{ server: ServerInfo }, { serverReaper: void }>(
     }
     await use(current.server);
   },
+  // Every test fails on an uncaught exception in the renderer, even one that leaves the UI looking fine.
+  pageErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await use(errors);
+      expect(errors, 'uncaught errors in the page').toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 
 export { expect } from '@playwright/test';
