@@ -155,6 +155,7 @@ export interface ContractResults {
   'runs.get': RunSummary;
   'runs.create': RunRecord;
   'runs.fork': RunRecord;
+  'runs.average': RunRecord;
   'runs.update': RunRecord;
   'runs.delete': OkResult;
   'runs.metrics': RunMetricsResult;

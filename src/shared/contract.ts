@@ -70,6 +70,22 @@ export const methods = {
       start: z.boolean().default(true),
     })
     .strict(),
+  /**
+   * a new run whose weights are the mean of checkpoints of this run and the runs it was forked from
+   * (weight averaging along the trajectory): listed ids, or every kept checkpoint from an iteration on
+   */
+  'runs.average': z
+    .object({
+      id: Id,
+      checkpoints: z.array(Id).min(2).max(500).optional(),
+      fromIteration: z.number().int().min(0).optional(),
+      toIteration: z.number().int().min(0).optional(),
+      name: z.string().min(1).max(200).optional(),
+    })
+    .strict()
+    .refine((p) => (p.checkpoints === undefined) !== (p.fromIteration === undefined), {
+      message: 'give either checkpoints (ids) or fromIteration (with an optional toIteration)',
+    }),
   'runs.update': z
     .object({
       id: Id,

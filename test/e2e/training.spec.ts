@@ -224,3 +224,41 @@ test('a stopped run continues as a new run from a checkpoint, with a changed lea
     timeout: 30_000,
   });
 });
+
+test('a run’s checkpoints average into a new run that opens in the playground', async ({ page, server }) => {
+  test.setTimeout(90_000);
+  // the continued run of the previous test (same server) keeps its start and its stop checkpoints
+  await page.goto(`${server.url}#/runs`);
+  await page
+    .getByTestId('run-open')
+    .filter({ hasText: /^e2e quick demo \(from [\d,]+\)$/ })
+    .click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(/^e2e quick demo \(from [\d,]+\)$/);
+  const parentUrl = page.url();
+  await page.getByTestId('average-run').click();
+  const dialog = page.getByTestId('average-dialog');
+  await expect(dialog).toBeVisible();
+  const boxes = dialog.getByTestId('average-checkpoints').locator('input[type=checkbox]');
+  await expect.poll(() => boxes.count()).toBeGreaterThanOrEqual(2);
+  const count = await boxes.count();
+  await expect(dialog.getByTestId('average-checkpoints')).toContainText(`${count} of ${count} chosen`);
+  // one checkpoint is no average: the button waits for a second
+  for (let i = 1; i < count; i++) await boxes.nth(i).uncheck();
+  await expect(dialog.getByTestId('average-save')).toBeDisabled();
+  for (let i = 1; i < count; i++) await boxes.nth(i).check();
+  await shot(page, 'run-average-dialog');
+  await dialog.getByTestId('average-save').click();
+
+  await expect(page).not.toHaveURL(parentUrl);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(
+    new RegExp(`^e2e quick demo \\(from [\\d,]+\\) \\(weights averaged over ${count} checkpoints, `),
+  );
+  await expect(page.getByTestId('status-badge')).toHaveAttribute('data-status', 'stopped');
+  await expect(page.getByTestId('parent-run')).toHaveAttribute('href', parentUrl.replace(/^.*#/, '#'));
+  await page.getByTestId('open-playground').click();
+  await page.getByTestId('pg-open').click();
+  await expect(page.getByTestId('pg-step-count')).toContainText('step 0');
+  for (let i = 0; i < 5; i++) await page.getByTestId('pg-step').click();
+  await expect(page.getByTestId('pg-step-count')).toContainText('5');
+  await expect(page.getByTestId('pg-majority')).not.toBeEmpty();
+});

@@ -6,13 +6,21 @@ import type { RunStore } from '../services/store/index.ts';
 import type { TrainingService } from '../services/training/service.ts';
 import type { Handlers } from '../transport/router.ts';
 import { mapped } from './errors.ts';
+import { averageRunCheckpoints } from '../services/training/average-run.ts';
 
-/** runs.create / runs.fork / runs.delete and training.*: everything that touches a run's worker. */
+/** runs.create / runs.fork / runs.average / runs.delete and training.*: everything that touches a run's worker. */
 export function trainingHandlers(training: TrainingService, store: RunStore): Handlers {
   return {
     'runs.create': mapped(({ name, config, start }) => training.create({ name, config, start })),
     'runs.fork': mapped(({ id, checkpoint, name, config, start }) =>
       training.fork({ parentId: id, checkpoint, name, config, start }),
+    ),
+    'runs.average': mapped(({ id, checkpoints, fromIteration, toIteration, name }) =>
+      averageRunCheckpoints(store, {
+        runId: id,
+        select: checkpoints ? { ids: checkpoints } : { fromIteration: fromIteration ?? 0, toIteration },
+        name,
+      }),
     ),
     'runs.delete': mapped(async ({ id }) => {
       await training.delete(id);

@@ -395,6 +395,20 @@ describe('new-run helpers', () => {
 describe('playground', () => {
   const frames = () => events.filter((e) => e.event === 'playground.frame');
 
+  it('a weight average of a trained run’s checkpoints is a new run that opens and runs', async () => {
+    expect(trainedRun).not.toBe('');
+    const kept = (await call('runs.checkpoints', { id: trainedRun })) as unknown as { iteration: number }[];
+    expect(kept.length).toBeGreaterThanOrEqual(2);
+    const averaged = await call('runs.average', { id: trainedRun, fromIteration: 0 });
+    expect(averaged).toMatchObject({ parentRunId: trainedRun, status: 'stopped' });
+    const opened = await call('playground.open', { runId: averaged.id, checkpoint: 'latest' });
+    const stepped = await call('playground.step', { session: opened.session, steps: 3 });
+    expect((stepped.votes as number[]).every((v) => Number.isFinite(v))).toBe(true);
+    await call('playground.close', { session: opened.session });
+    // malformed calls are refused by the contract, with what is wrong
+    await expect(call('runs.average', { id: trainedRun })).rejects.toThrow(/either checkpoints/);
+  });
+
   it('opens a checkpoint on a test image, steps, erases and reads a drawn image', async () => {
     expect(trainedRun).not.toBe('');
     const before = frames().length;

@@ -2,11 +2,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RunStore } from '../../services/store/index.ts';
 import { modelOnlyCheckpoint } from '../../services/engine/checkpoint.ts';
+import { averageRunCheckpoints } from '../../services/training/average-run.ts';
 import { CheckpointChoiceSchema, RunListFilterSchema, type RunSummary } from '../../../shared/runs.ts';
 import { CliUsageError, type CliCommand, type CliContext } from '../types.ts';
 
 const USAGE = [
-  'Usage: npm run nca -- runs <list|show|export|import|delete> ... [--data-dir DIR] [--json]',
+  'Usage: npm run nca -- runs <list|show|export|import|average|delete> ... [--data-dir DIR] [--json]',
   '',
   '  runs list [--search Q] [--status S[,S]] [--task T] [--dataset D] [--tag T] [--sort KEY] [--order asc|desc]',
   '             sort keys: createdAt name status loss perCellAccuracy agreement evalAccuracy duration lastIteration',
@@ -14,6 +15,9 @@ const USAGE = [
   '  runs export ID FILE [--checkpoints latest|best|all] [--model-only]   write one .ncarun file (default: best);',
   '                                    --model-only keeps only the weights (small, for sharing; fork to fine-tune, cannot resume)',
   '  runs import FILE                  add a .ncarun run (a clashing id gets a new one)',
+  '  runs average ID (--checkpoints ID,ID,... | --from ITER [--to ITER]) [--name NAME]',
+  '                                    a new run whose weights are the mean of checkpoints of run ID and the runs',
+  '                                    it was forked from (weight averaging); --from takes every kept one in range',
   '  runs delete ID                    delete a run and everything it stored',
 ].join('\n');
 
@@ -68,7 +72,7 @@ function withStore<T>(ctx: CliContext, fn: (store: RunStore) => T): T {
 
 export const runsCommand: CliCommand = {
   name: 'runs',
-  summary: 'list, show, export, import or delete runs',
+  summary: 'list, show, export, import, average or delete runs',
   usage: USAGE,
   async run(args, ctx) {
     const [sub, ...rest] = args;
@@ -188,6 +192,42 @@ export const runsCommand: CliCommand = {
         const run = withStore(ctx, (s) => s.importRun(positionals[0]));
         if (ctx.json) ctx.stdout(JSON.stringify({ run }));
         else ctx.stdout(`imported run ${run.id} "${run.name}" (${run.status})`);
+        return 0;
+      }
+      case 'average': {
+        const { values, positionals } = parse(
+          rest,
+          {
+            checkpoints: { type: 'string' },
+            from: { type: 'string' },
+            to: { type: 'string' },
+            name: { type: 'string' },
+          },
+          ['ID'],
+        );
+        if ((values.checkpoints === undefined) === (values.from === undefined))
+          throw new CliUsageError(`give either --checkpoints or --from\n\n${USAGE}`);
+        if (values.to !== undefined && values.from === undefined)
+          throw new CliUsageError(`--to goes with --from\n\n${USAGE}`);
+        const iteration = (flag: string, v: string) => {
+          if (!/^\d+$/.test(v))
+            throw new CliUsageError(`--${flag} must be an iteration (a whole number), not "${v}"`);
+          return Number(v);
+        };
+        const select = values.checkpoints
+          ? { ids: values.checkpoints.split(',').map((id) => id.trim()) }
+          : {
+              fromIteration: iteration('from', values.from!),
+              toIteration: values.to === undefined ? undefined : iteration('to', values.to),
+            };
+        const run = withStore(ctx, (s) =>
+          averageRunCheckpoints(s, { runId: positionals[0], select, name: values.name }),
+        );
+        if (ctx.json) ctx.stdout(JSON.stringify({ run }));
+        else
+          ctx.stdout(
+            `run ${run.id} "${run.name}": evaluate it with npm run nca -- eval --run ${run.id} --checkpoint latest`,
+          );
         return 0;
       }
       case 'delete': {
