@@ -17,7 +17,7 @@ import { RunStore } from '../../../src/main/services/store/index.ts';
 import { averageRunCheckpoints } from '../../../src/main/services/training/average-run.ts';
 import { methods } from '../../../src/shared/contract.ts';
 import { parseRunConfig, type RunConfig } from '../../../src/shared/nca-config.ts';
-import { classifyConfig, tempDir } from '../store/helpers.ts';
+import { classifyConfig, evaluation, tempDir } from '../store/helpers.ts';
 
 const config = (over: Record<string, unknown> = {}): RunConfig => {
   const parsed = parseRunConfig(classifyConfig(over));
@@ -110,6 +110,7 @@ describe('averaging a run’s checkpoints into a new run', () => {
       name: 'child',
       config: classifyConfig({ ...keep, optimizer: { lr: 1e-4 } }),
     });
+    store.addEvaluation(child.id, evaluation(500, 0.6));
     for (const it of [400, 500])
       ids[`c${it}`] = store.saveCheckpoint(child.id, {
         iteration: it,
@@ -129,6 +130,8 @@ describe('averaging a run’s checkpoints into a new run', () => {
       expect(weightsOf(latest.data)).toEqual([300]);
       expect(latest.iteration).toBe(500);
       expect(latest.metric).toBeNull(); // its score was the 500 weights', not the average's
+      expect(store.evaluations(averaged.id)).toEqual([]); // nor is the evaluation at 500 the average's
+      expect(store.evaluations(child.id).map((e) => e.iteration)).toEqual([500]);
       expect(averaged.parentRunId).toBe(child.id);
       expect(averaged.status).toBe('stopped');
       expect(averaged.name).toBe('child (weights averaged over 4 checkpoints, 100–500)');

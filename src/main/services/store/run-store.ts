@@ -893,6 +893,11 @@ export class RunStore {
     checkpointMetric?: number | null;
     /** the child's first checkpoint, when it is not a copy (a widened model) */
     checkpointData?: Uint8Array;
+    /**
+     * false when checkpointData holds other weights than the copied checkpoint's (an average): the
+     * parent's evaluation at that iteration scored those, so it is not copied
+     */
+    evaluationAtCheckpoint?: boolean;
   }): RunRecord {
     return this.guard(() => {
       const parent = toRecord(this.row(input.parentId));
@@ -925,7 +930,7 @@ export class RunStore {
                SELECT ?, iteration, per_cell_accuracy, agreement, created_at, body FROM evaluations
                WHERE run_id = ? AND iteration <= ? ORDER BY iteration, id`,
             )
-            .run(child, parent.id, ck.iteration);
+            .run(child, parent.id, input.evaluationAtCheckpoint === false ? ck.iteration - 1 : ck.iteration);
         const metric =
           input.checkpointMetric !== undefined ? input.checkpointMetric : sameScoring ? ck.metric : null;
         const data = input.checkpointData;

@@ -99,6 +99,7 @@ export function averageRunCheckpoints(
     // the same scoring, but the copied checkpoint's score was its own weights': not this average's
     checkpointMetric: null,
     checkpointData: data,
+    evaluationAtCheckpoint: false,
   });
   return store.setStatus(
     child.id,
