@@ -147,8 +147,9 @@ describe('shipped models in resources/models', () => {
     expect(shippedModels.length).toBeGreaterThan(0);
     for (const e of shippedModels) {
       expect(fs.existsSync(path.join(modelsDir, e.file)), e.file).toBe(true);
-      // weights are float32 and barely compress: an adversary on a 5x5 classifier carries two ~180 KB networks
-      expect(fs.statSync(path.join(modelsDir, e.file)).size).toBeLessThan(450_000);
+      // weights are float32 and barely compress: an adversary on a 5x5 classifier carries two ~180 KB
+      // networks, the widened fashion-mnist classifier's 123,039 weights are ~450 KB alone
+      expect(fs.statSync(path.join(modelsDir, e.file)).size).toBeLessThan(700_000);
       expect(e.command).toMatch(/npm run nca -- train/);
     }
   });
