@@ -161,3 +161,10 @@ export function onConnectionState(cb: (s: ConnectionState) => void): void {
   if (created.transport instanceof WebSocketTransport) created.transport.onState = cb;
   else cb('open');
 }
+
+/** What a failed call says, one line each (an ApiCallError's message may span lines). */
+export function errorLines(err: unknown): string[] {
+  return err instanceof ApiCallError
+    ? err.message.split('\n')
+    : [err instanceof Error ? err.message : String(err)];
+}
