@@ -154,6 +154,11 @@ describe('averaging a run’s checkpoints into a new run', () => {
       const picked = averageRunCheckpoints(store, { runId: child.id, select: { ids: [ids.p300, ids.c400] } });
       expect(weightsOf(store.loadCheckpoint(picked.id, 'latest').data)).toEqual([350]);
       expect(store.loadCheckpoint(picked.id, 'latest').iteration).toBe(400);
+      // a long name is cut to fit, the suffix kept
+      store.updateRun(child.id, { name: 'n'.repeat(200) });
+      const long = averageRunCheckpoints(store, { runId: child.id, select: { fromIteration: 400 } });
+      expect(long.name).toHaveLength(200);
+      expect(long.name).toMatch(/n… \(weights averaged over 2 checkpoints, 400–500\)$/);
       // nothing changed in place
       expect(weightsOf(store.loadCheckpoint(child.id, 'latest').data)).toEqual([500]);
     } finally {

@@ -29,6 +29,13 @@ function lineage(store: RunStore, runId: string): RunRecord[] {
   return runs;
 }
 
+/** A run name (200 characters at most) with a suffix: a long name is cut, the suffix kept. */
+function withSuffix(name: string, suffix: string): string {
+  return name.length + suffix.length <= 200
+    ? name + suffix
+    : `${name.slice(0, 199 - suffix.length)}…${suffix}`;
+}
+
 export function averageRunCheckpoints(
   store: RunStore,
   input: { runId: string; select: CheckpointSelection; name?: string },
@@ -89,7 +96,8 @@ export function averageRunCheckpoints(
   const child = store.forkRun({
     parentId: run.id,
     checkpoint: base.id,
-    name: input.name ?? `${run.name} (weights averaged over ${chosen.length} checkpoints, ${span})`,
+    name:
+      input.name ?? withSuffix(run.name, ` (weights averaged over ${chosen.length} checkpoints, ${span})`),
     config: run.config,
     because: `weights averaged over ${chosen.length} checkpoints (iterations ${iterations.join(', ')}${
       chosen.some((c) => c.runId !== run.id)
