@@ -54,7 +54,38 @@ describe('nca train and eval', () => {
     expect(r.stderr).toMatch(/iter 6\/6/);
     const ev = nca(['eval', '--run', out.runId as string, '--images', '10', '--data-dir', dir, '--json']);
     expect(ev.status, ev.stderr).toBe(0);
-    expect(JSON.parse(ev.stdout)).toMatchObject({ runId: out.runId, iteration: 6, images: 10 });
+    expect(JSON.parse(ev.stdout)).toMatchObject({
+      runId: out.runId,
+      iteration: 6,
+      images: 10,
+      split: 'test',
+    });
+    const onTrain = nca([
+      'eval',
+      '--run',
+      out.runId as string,
+      '--split',
+      'train',
+      '--images',
+      '10',
+      '--data-dir',
+      dir,
+    ]);
+    expect(onTrain.status, onTrain.stderr).toBe(0);
+    expect(onTrain.stdout).toMatch(/@6 on 10 training images: per-cell accuracy/);
+    // a run's saved evaluations are test-split figures: a training-split one is not stored with them
+    const saveTrain = nca([
+      'eval',
+      '--run',
+      out.runId as string,
+      '--split',
+      'train',
+      '--save',
+      '--data-dir',
+      dir,
+    ]);
+    expect(saveTrain.status).toBe(2);
+    expect(saveTrain.stderr).toMatch(/--save stores test-split evaluations only/);
 
     // a completed run trains further only when its total is raised, and only upwards
     const again = nca(['train', '--resume', out.runId as string, '--data-dir', dir, '--json']);

@@ -44,11 +44,13 @@ const TRAIN_USAGE = [
 ].join('\n');
 
 const EVAL_USAGE = [
-  'Usage: npm run nca -- eval --run ID [--checkpoint best|latest|CHECKPOINT_ID] [--images N] [--save] [--json]',
+  'Usage: npm run nca -- eval --run ID [--checkpoint best|latest|CHECKPOINT_ID] [--images N]',
+  '                           [--split test|train] [--save] [--json]',
   '',
   'Evaluates a run on its held-out test split: per-cell accuracy and total agreement per step',
   '(reported at step 20 and at the last step before the mutation), per-class accuracy, confusion',
-  'matrices. --save stores the evaluation with the run.',
+  'matrices. --save stores the evaluation with the run (test split only). --split train evaluates',
+  'on the first N training images instead: against the test figures, the generalisation gap.',
 ].join('\n');
 
 /** "a.b.c=value" -> nested object, value parsed as JSON when it is JSON, else kept as a string. */
@@ -355,6 +357,7 @@ export const evalCommand: CliCommand = {
           checkpoint: { type: 'string', default: 'best' },
           images: { type: 'string' },
           threads: { type: 'string' },
+          split: { type: 'string', default: 'test' },
           save: { type: 'boolean', default: false },
         },
         strict: true,
@@ -363,6 +366,12 @@ export const evalCommand: CliCommand = {
       throw new CliUsageError(`${(err as Error).message}\n\n${EVAL_USAGE}`);
     }
     if (!values.run) throw new CliUsageError(`--run is required\n\n${EVAL_USAGE}`);
+    const split = values.split;
+    if (split !== 'test' && split !== 'train')
+      throw new CliUsageError(`--split must be test or train, not "${String(split)}"\n\n${EVAL_USAGE}`);
+    // a run's stored evaluations are all test-split figures (its curves, its best checkpoint)
+    if (split === 'train' && values.save)
+      throw new CliUsageError('--save stores test-split evaluations only; drop it with --split train');
     const store = RunStore.open(ctx.dataDir);
     try {
       const run = store.getRun(values.run as string);
@@ -379,15 +388,16 @@ export const evalCommand: CliCommand = {
         dataDir: ctx.dataDir,
         images: int('images', values.images as string | undefined),
         threads: int('threads', values.threads as string | undefined),
+        split,
       });
       if (values.save) store.addEvaluation(run.id, evaluation);
       const s = evaluationSummary(evaluation);
-      if (ctx.json) ctx.stdout(JSON.stringify({ runId: run.id, checkpoint: checkpoint.id, ...s }));
+      if (ctx.json) ctx.stdout(JSON.stringify({ runId: run.id, checkpoint: checkpoint.id, split, ...s }));
       else
         ctx.stdout(
-          `run ${run.id} @${evaluation.iteration} on ${evaluation.images} test images: per-cell accuracy ${pct(
-            s.perCellAccuracy,
-          )}, agreement ${pct(s.agreement)}` +
+          `run ${run.id} @${evaluation.iteration} on ${evaluation.images} ${
+            split === 'train' ? 'training' : 'test'
+          } images: per-cell accuracy ${pct(s.perCellAccuracy)}, agreement ${pct(s.agreement)}` +
             (s.step20 ? ` (step 20: ${pct(s.step20.perCellAccuracy)} / ${pct(s.step20.agreement)})` : ''),
         );
       return 0;
