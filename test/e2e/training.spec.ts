@@ -235,6 +235,17 @@ test('a run’s checkpoints average into a new run that opens in the playground'
     .click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(/^e2e quick demo \(from [\d,]+\)$/);
   const parentUrl = page.url();
+  // a stopped run's toolbar: no Stop or Checkpoint now, which it cannot use, and its actions on one line
+  await expect(page.getByTestId('status-badge')).toHaveAttribute('data-status', /stopped|completed/);
+  await expect(page.getByTestId('stop')).toHaveCount(0);
+  await expect(page.getByTestId('checkpoint')).toHaveCount(0);
+  const tops = await page
+    .getByRole('toolbar', { name: 'Training controls' })
+    .getByRole('button')
+    .evaluateAll((buttons) => buttons.map((b) => Math.round(b.getBoundingClientRect().top)));
+  expect(tops.length).toBeGreaterThanOrEqual(4);
+  expect(new Set(tops).size).toBe(1);
+  await shot(page, 'run-stopped-toolbar');
   await page.getByTestId('average-run').click();
   const dialog = page.getByTestId('average-dialog');
   await expect(dialog).toBeVisible();
