@@ -290,7 +290,10 @@ export const GROWABLE_FIELDS: Record<Task, readonly string[]> = {
   grow: [],
 };
 
-/** Whether a changed model field grew (no width smaller, the same number of hidden layers). */
+/**
+ * Whether a changed model field grew: no width smaller; hidden layers may also be appended, each as
+ * wide as the last kept one (they start as the identity).
+ */
 function grew(c: ConfigChange): boolean {
   let from: unknown, to: unknown;
   try {
@@ -300,11 +303,12 @@ function grew(c: ConfigChange): boolean {
     return false; // a field present on one side only ('—')
   }
   if (typeof from === 'number' && typeof to === 'number') return to > from;
+  if (!Array.isArray(from) || !Array.isArray(to) || to.length < from.length) return false;
+  const last = to[from.length - 1] as number;
   return (
-    Array.isArray(from) &&
-    Array.isArray(to) &&
-    from.length === to.length &&
-    to.every((w, i) => typeof w === 'number' && w >= (from[i] as number))
+    to.every((w) => typeof w === 'number') &&
+    from.every((w, i) => (to[i] as number) >= (w as number)) &&
+    (to.length === from.length || (from.length > 0 && to.slice(from.length).every((w) => w === last)))
   );
 }
 
@@ -322,7 +326,7 @@ export function modelFieldChanges(from: RunConfig, to: RunConfig): string[] {
     .filter((c) => locked.includes(c.path.split('.')[0]) && !(growable.includes(c.path) && grew(c)))
     .map((c) =>
       growable.includes(c.path)
-        ? `${c.path}: must stay ${c.from} or grow${c.path === 'hidden' ? ' (the same number of layers, none narrower)' : ''} (the checkpoint's weights were trained with it; start a new run to shrink it)`
+        ? `${c.path}: must stay ${c.from} or grow${c.path === 'hidden' ? ' (none narrower; added layers as wide as the last)' : ''} (the checkpoint's weights were trained with it; start a new run to shrink it)`
         : `${c.path}: must stay ${c.from} (the checkpoint's weights were trained with it; start a new run to change it)`,
     );
 }

@@ -47,6 +47,16 @@ describe('widening a classifier (more channels, filters, hidden units)', () => {
       to: { ...narrowArch, perception: { kind: 'learned', kernel: 5, filters: 8 }, hidden: [10, 9] },
     },
     {
+      name: 'deepened: a hidden layer appended as the identity',
+      from: narrowArch,
+      to: { ...narrowArch, hidden: [8, 8] },
+    },
+    {
+      name: 'widened and deepened at once: channels and hidden units grow, two layers appended',
+      from: narrowArch,
+      to: { ...narrowArch, channels: 8, hidden: [10, 10, 10] },
+    },
+    {
       name: 'fixed Sobel perception: only the channels grow',
       from: { ...narrowArch, perception: { kind: 'sobel', kernel: 3, filters: 8 } },
       to: { ...narrowArch, channels: 8, perception: { kind: 'sobel', kernel: 3, filters: 8 } },
@@ -81,6 +91,11 @@ describe('widening a classifier (more channels, filters, hidden units)', () => {
       const newRows = next.subarray(variant.from.hidden[0] * cols);
       if (variant.to.hidden[0] > variant.from.hidden[0])
         expect(Math.max(...newRows.map(Math.abs))).toBeGreaterThan(0);
+      // an appended layer (the identity at first) learns too
+      for (let l = variant.from.hidden.length; l < variant.to.hidden.length; l++) {
+        const g = b.grads![b.names.indexOf(`update.${l}.kernel`)];
+        expect(Math.max(...g.map(Math.abs)), `update.${l}.kernel`).toBeGreaterThan(0);
+      }
       // the new filters' outgoing weights (rows of update.0) too
       if (
         variant.to.perception.kind === 'learned' &&
@@ -98,12 +113,21 @@ describe('widening a classifier (more channels, filters, hidden units)', () => {
       ...narrowArch,
       channels: 5,
       perception: { kind: 'learned', kernel: 5, filters: 4 },
-      hidden: [8, 8],
+      hidden: [8, 6],
     });
     expect(problems.join('\n')).toMatch(/channels: 6 → 5 \(narrower\)/);
     expect(problems.join('\n')).toMatch(/perception\.kernel: 3 → 5/);
     expect(problems.join('\n')).toMatch(/perception\.filters: 8 → 4 \(narrower\)/);
-    expect(problems.join('\n')).toMatch(/hidden: \[8\] → \[8, 8\]/);
+    expect(problems.join('\n')).toMatch(
+      /hidden: \[8\] → \[8, 6\] \(an added layer must be as wide as the last/,
+    );
+    expect(wideningProblems(narrowArch, { ...narrowArch, hidden: [] })).toEqual([
+      'hidden: [8] → [] (a layer fewer or narrower)',
+    ]);
+    expect(wideningProblems({ ...narrowArch, hidden: [] }, narrowArch)).toEqual([
+      'hidden: [] → [8] (a model without hidden layers cannot be deepened)',
+    ]);
+    expect(wideningProblems(narrowArch, { ...narrowArch, hidden: [9, 9] })).toEqual([]);
     expect(() => widenClassifier(narrowArch, { ...narrowArch, channels: 5 }, [], 1)).toThrow(
       /not a widening/,
     );

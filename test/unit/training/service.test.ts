@@ -174,11 +174,25 @@ describe('training service', () => {
     );
     expect(otherKernel).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
     if (!otherKernel.ok) expect(otherKernel.error.message).toMatch(/^perception\.kernel: must stay 3 \(/);
+    // a layer may be appended only as wide as the last one (it starts as the identity)
+    const narrowLayer = await app.router.handle(
+      {
+        id: 7,
+        method: 'runs.fork',
+        params: { id: parent.id, config: { ...parent.config, hidden: [16, 8] } },
+      },
+      conn,
+    );
+    expect(narrowLayer).toMatchObject({ ok: false, error: { code: 'invalid_params' } });
+    if (!narrowLayer.ok)
+      expect(narrowLayer.error.message).toMatch(
+        /^hidden: must stay \[16\] or grow \(none narrower; added layers as wide as the last\)/,
+      );
     expect(store.listRuns()).toHaveLength(before);
     store.close();
   });
 
-  it('widens a classifier by forking it with more channels, filters and hidden units', async () => {
+  it('widens and deepens a classifier by forking it with more channels, filters, hidden units and layers', async () => {
     const store = RunStore.open(app.dataDir);
     const parent = store.getRun(trainedRun);
     const from = store.loadCheckpoint(parent.id, 'latest');
@@ -186,7 +200,7 @@ describe('training service', () => {
       ...parent.config,
       channels: 18,
       perception: { kind: 'learned', kernel: 3, filters: 24 },
-      hidden: [20],
+      hidden: [20, 20],
       iterations: from.iteration + 5,
     };
     const child = await call('runs.fork', { id: parent.id, config, start: false });
@@ -195,10 +209,10 @@ describe('training service', () => {
     const first = decodeCheckpoint(store.loadCheckpoint(id, 'latest').data);
     expect(first.meta.modelOnly).toBe(true);
     expect(first.meta.iteration).toBe(from.iteration);
-    expect(first.meta.config).toMatchObject({ channels: 18, hidden: [20] });
+    expect(first.meta.config).toMatchObject({ channels: 18, hidden: [20, 20] });
     const n = (decodeCheckpoint(from.data).arrays.weights as Float32Array).length;
-    // 9 taps x 18 channels x 24 filters + 24, 24 x 20 + 20, 20 x 17 + 17
-    expect(first.arrays.weights.length).toBe(9 * 18 * 24 + 24 + 24 * 20 + 20 + 20 * 17 + 17);
+    // 9 taps x 18 channels x 24 filters + 24, 24 x 20 + 20, the appended 20 x 20 + 20, 20 x 17 + 17
+    expect(first.arrays.weights.length).toBe(9 * 18 * 24 + 24 + 24 * 20 + 20 + 20 * 20 + 20 + 20 * 17 + 17);
     expect(first.arrays.weights.length).toBeGreaterThan(n);
 
     await call('training.start', { id });
@@ -211,7 +225,9 @@ describe('training service', () => {
       .events(id)
       .map((e) => e.message)
       .join('\n');
-    expect(logged).toMatch(/changed channels 14 → 18.*perception\.filters 16 → 24.*hidden \[16\] → \[20\]/);
+    expect(logged).toMatch(
+      /changed channels 14 → 18.*perception\.filters 16 → 24.*hidden \[16\] → \[20,20\]/,
+    );
     expect(logged).toMatch(/the model was widened \(its new units start silent/);
     const trained = decodeCheckpoint(store.loadCheckpoint(id, 'latest').data);
     expect(trained.arrays.adamM.length).toBe(first.arrays.weights.length);

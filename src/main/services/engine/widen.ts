@@ -4,6 +4,8 @@
  * incoming weights and zero outgoing ones, so it starts silent and its outgoing weights still get
  * gradients; new state channels get no update (zero columns of the last layer) and are read only by
  * new filters. The logits stay the last channels, so new hidden channels go in before them.
+ * Deepening too (Net2DeeperNet): hidden layers appended after the last one, as wide as it, start as
+ * the identity, which a ReLU layer keeps exactly because its input is already non-negative.
  */
 import { ClassifyConfigSchema, type ClassifyConfig } from '../../../shared/nca-config.ts';
 import { decodeCheckpoint, encodeCheckpoint, modelOnlyCheckpoint } from './checkpoint.ts';
@@ -46,10 +48,13 @@ export function wideningProblems(from: ClassifierArch, to: ClassifierArch): stri
   if (to.channels < from.channels) p.push(`channels: ${from.channels} → ${to.channels} (narrower)`);
   if (from.perception.kind === 'learned' && to.perception.filters < from.perception.filters)
     p.push(`perception.filters: ${from.perception.filters} → ${to.perception.filters} (narrower)`);
-  if (to.hidden.length !== from.hidden.length || to.hidden.some((h, i) => h < from.hidden[i]))
-    p.push(
-      `hidden: [${from.hidden.join(', ')}] → [${to.hidden.join(', ')}] (a layer fewer, more or narrower)`,
-    );
+  const hidden = `hidden: [${from.hidden.join(', ')}] → [${to.hidden.join(', ')}]`;
+  if (to.hidden.length < from.hidden.length || from.hidden.some((h, i) => to.hidden[i] < h))
+    p.push(`${hidden} (a layer fewer or narrower)`);
+  else if (to.hidden.length > from.hidden.length && from.hidden.length === 0)
+    p.push(`${hidden} (a model without hidden layers cannot be deepened)`);
+  else if (to.hidden.slice(from.hidden.length).some((h) => h !== to.hidden[from.hidden.length - 1]))
+    p.push(`${hidden} (an added layer must be as wide as the last kept one: it starts as the identity)`);
   return p;
 }
 
@@ -94,6 +99,14 @@ export function widenClassifier(
     const cols = spec.name.startsWith('update.out') ? (c: number) => channel(c + 1) - 1 : identity;
     embed(spec, newSpecs[i], values[k], out[i], rows, cols);
   });
+  // appended hidden layers: the identity (update.out's trained rows now read the last of them)
+  for (let l = from.hidden.length; l < to.hidden.length; l++) {
+    const w = to.hidden[l];
+    const kernel = out[byName.get(`update.${l}.kernel`) as number];
+    kernel.fill(0);
+    for (let j = 0; j < w; j++) kernel[j * w + j] = 1;
+    out[byName.get(`update.${l}.bias`) as number].fill(0);
+  }
   return out;
 }
 
