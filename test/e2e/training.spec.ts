@@ -184,6 +184,9 @@ test('a stopped run continues as a new run from a checkpoint, with a changed lea
   await channels.fill('24');
   await expect(dialog.getByTestId('continue-model-error')).toHaveCount(0);
   await expect(dialog.getByTestId('continue-widening')).toContainText('new units start silent');
+  // each growable field says how it may grow: only hidden layers may also be appended
+  await expect(dialog.locator('#cfg-hidden-help')).toContainText('appended as wide as the last');
+  await expect(dialog.locator('#cfg-channels-help')).not.toContainText('appended');
   await shot(page, 'run-continue-widen');
   await channels.fill('20');
   await expect(dialog.getByTestId('continue-widening')).toHaveCount(0);
