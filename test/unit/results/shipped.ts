@@ -25,7 +25,7 @@ export const shippedModels = readPretrainedIndex(modelsDir);
 
 /**
  * Which file checks which shipped model (test/unit/results/shipped-<group>.test.ts). The models
- * without a mask compute all 784 cells and take ~3 minutes each, so each has a file of its own.
+ * without a mask compute all 784 cells (~2 minutes each on their 100 images), so each has a file of its own.
  */
 export const CHECK_GROUPS = {
   classifiers: ['mnist', 'fashion-mnist', 'kmnist-split'],
