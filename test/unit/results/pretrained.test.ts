@@ -148,8 +148,8 @@ describe('shipped models in resources/models', () => {
     for (const e of shippedModels) {
       expect(fs.existsSync(path.join(modelsDir, e.file)), e.file).toBe(true);
       // weights are float32 and barely compress: an adversary on a 5x5 classifier carries two ~180 KB
-      // networks, the widened fashion-mnist classifier's 123,039 weights are ~450 KB alone
-      expect(fs.statSync(path.join(modelsDir, e.file)).size).toBeLessThan(700_000);
+      // networks, the widened and deepened fashion-mnist classifier's 139,551 weights are ~510 KB alone
+      expect(fs.statSync(path.join(modelsDir, e.file)).size).toBeLessThan(750_000);
       expect(e.command).toMatch(/npm run nca -- train/);
     }
   });
