@@ -6,6 +6,11 @@
  *
  *   node --import tsx scripts/ship-model.ts --data-dir DIR --run ID --id mnist --title "..." \
  *        --command "npm run nca -- train ..." [--count 500] [--steps 200] [--fraction 0.05] [--checkpoint best|latest]
+ *        [--precision f16|f32]
+ *
+ * The weights ship as half floats (--precision f16, the default) and the history compacted (curves
+ * in f32, evaluations to 5 digits with thinned per-step curves): that halves a model's file; the
+ * figures are measured on the shipped f16 weights.
  *
  * Classifiers are scored by per-cell accuracy and agreement, adversaries by attack success at
  * --fraction (steps default 100 for them), growing NCAs by the loss grown from the seed and regrown
@@ -38,12 +43,16 @@ const { values } = parseArgs({
     fraction: { type: 'string', default: '0.05' },
     // best (default) or latest: a run ranked by agreement may ship its last, more accurate state
     checkpoint: { type: 'string', default: 'best' },
+    precision: { type: 'string', default: 'f16' },
   },
 });
 for (const k of ['data-dir', 'run', 'id', 'title', 'command'] as const)
   if (!values[k]) throw new Error(`--${k} is required`);
 const which = values.checkpoint;
 if (which !== 'best' && which !== 'latest') throw new Error(`--checkpoint: "${which}" is not best or latest`);
+const precision = values.precision;
+if (precision !== 'f16' && precision !== 'f32')
+  throw new Error(`--precision: "${precision}" is not f16 or f32`);
 
 const store = RunStore.open(values['data-dir']!, { readonly: true });
 try {
@@ -52,8 +61,9 @@ try {
   fs.mkdirSync(modelsDir, { recursive: true });
   store.exportRun(run.id, path.join(modelsDir, file), {
     checkpoints: which,
-    transformCheckpoint: modelOnlyCheckpoint,
-    maxMetricRows: 1000,
+    transformCheckpoint: (ck) => modelOnlyCheckpoint(ck, { precision }),
+    maxMetricRows: 500,
+    compactHistory: true,
   });
   const best = store.loadCheckpoint(run.id, which);
   const entry: PretrainedEntry = {
@@ -65,7 +75,7 @@ try {
     command: values.command!,
     iterations: best.iteration,
   };
-  const weights = modelOnlyCheckpoint(best.data);
+  const weights = modelOnlyCheckpoint(best.data, { precision });
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   if (run.task === 'classify') {
     const dataset = await loadDataset(run.dataset, { dataDir: values['data-dir']! });

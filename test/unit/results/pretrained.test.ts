@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { unzipSync } from 'fflate';
 import { createApp } from '../../../src/main/app.ts';
+import { decodeCheckpoint } from '../../../src/main/services/engine/checkpoint.ts';
 import { RunStore } from '../../../src/main/services/store/index.ts';
 import type { Connection } from '../../../src/main/transport/router.ts';
 import { memoryLogger } from '../../../src/main/util/log.ts';
@@ -74,6 +76,38 @@ describe('weights-only models', () => {
       '--json',
     ]);
     expect(JSON.parse(exported.stdout).bytes).toBeLessThan(JSON.parse(full.stdout).bytes / 4);
+    // how models ship: half-float weights and a compacted history, smaller still
+    const halfFile = path.join(shipDir, 'half.ncarun');
+    const half = nca([
+      'runs',
+      'export',
+      runId,
+      halfFile,
+      '--model-only',
+      '--precision',
+      'f16',
+      '--compact-history',
+      '--data-dir',
+      trainDir,
+      '--json',
+    ]);
+    expect(half.status, half.stderr).toBe(0);
+    expect(JSON.parse(half.stdout).bytes).toBeLessThan(JSON.parse(exported.stdout).bytes);
+    const refused = nca(['runs', 'export', runId, halfFile, '--precision', 'f16', '--data-dir', trainDir]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/--precision f16 needs --model-only/);
+    const unknown = nca([
+      'runs',
+      'export',
+      runId,
+      halfFile,
+      '--model-only',
+      '--precision',
+      'f8',
+      '--data-dir',
+      trainDir,
+    ]);
+    expect(unknown.stderr).toMatch(/--precision must be f32 or f16, not "f8"/);
     fs.writeFileSync(
       path.join(shipDir, 'index.json'),
       JSON.stringify({
@@ -139,6 +173,13 @@ describe('weights-only models', () => {
       return [r.perCellAccuracy, r.agreement];
     };
     expect(pick(shippedEval.stdout)).toEqual(pick(originalEval.stdout));
+    // the half-float export evaluates as the original does, to the rounding of its weights
+    const halfDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-half-'));
+    const imported = nca(['runs', 'import', halfFile, '--data-dir', halfDir, '--json']);
+    expect(imported.status, imported.stderr).toBe(0);
+    const halfEval = nca(evalArgs(JSON.parse(imported.stdout).run.id as string, halfDir));
+    expect(halfEval.status, halfEval.stderr).toBe(0);
+    expect(pick(halfEval.stdout)[0]).toBeCloseTo(pick(originalEval.stdout)[0], 2);
   }, 180_000);
 });
 
@@ -147,9 +188,14 @@ describe('shipped models in resources/models', () => {
     expect(shippedModels.length).toBeGreaterThan(0);
     for (const e of shippedModels) {
       expect(fs.existsSync(path.join(modelsDir, e.file)), e.file).toBe(true);
-      // weights are float32 and barely compress: an adversary on a 5x5 classifier carries two ~180 KB
-      // networks, the fashion-mnist classifier (hidden [256, 256]) has 209,311 weights, ~770 KB alone
-      expect(fs.statSync(path.join(modelsDir, e.file)).size).toBeLessThan(1_000_000);
+      // half-float weights barely compress: an adversary on a 5x5 classifier carries two ~90 KB
+      // networks, the fashion-mnist classifier (hidden [256, 256]) has 209,311 weights, ~390 KB alone
+      expect(fs.statSync(path.join(modelsDir, e.file)).size).toBeLessThan(500_000);
+      // shipped as half floats, scored as such (scripts/ship-model.ts)
+      const entries = unzipSync(fs.readFileSync(path.join(modelsDir, e.file)));
+      const checkpoint = Object.keys(entries).find((f) => f.startsWith('checkpoints/'))!;
+      const kinds = decodeCheckpoint(entries[checkpoint]).meta.arrayKinds as Record<string, string>;
+      expect(kinds.weights, e.file).toBe('f16');
       expect(e.command).toMatch(/npm run nca -- train/);
     }
   });

@@ -112,6 +112,53 @@ describe('.ncarun export / import', () => {
     expect(b.events(run.id).at(-1)!.message).toContain('imported from run.ncarun');
   });
 
+  it('compacts a shipped history: same curves and evaluations to the digits shown, a fraction of the bytes', () => {
+    const run = a.createRun({ name: 'shipped', config: classifyConfig() });
+    const w = a.metricWriter(run.id, { batchRows: 100 });
+    for (let i = 0; i < 2000; i++)
+      w.push(metricRow(i, { loss: Math.exp(-i / 500) + Math.sin(i) * 1e-3, wallMs: 1e9 + i * 123.4567 }));
+    w.close();
+    const perStep = (acc: number) =>
+      Array.from({ length: 60 }, (_, k) => ({
+        step: k + 1,
+        perCellAccuracy: acc * Math.sqrt((k + 1) / 60),
+        agreement: acc / 3 + k / 997,
+      }));
+    for (const [it, acc] of [
+      [500, 0.612345678],
+      [1000, 0.734567891],
+      [2000, 0.812345678901],
+    ] as const)
+      a.addEvaluation(run.id, {
+        ...evaluation(it, acc),
+        perStep: perStep(acc),
+        mutationStep: 55,
+        agreement: acc / Math.PI,
+      });
+    const full = path.join(dirA, 'full.ncarun');
+    const small = path.join(dirA, 'small.ncarun');
+    const fullBytes = a.exportRun(run.id, full).bytes;
+    const smallBytes = a.exportRun(run.id, small, { compactHistory: true }).bytes;
+    expect(smallBytes).toBeLessThan(0.75 * fullBytes);
+    const x = b.importRun(small);
+    const src = a.metricColumns(run.id);
+    const dst = b.metricColumns(x.id);
+    expect(dst.iteration).toEqual(src.iteration);
+    expect(dst.wallMs).toEqual(src.wallMs); // exact: the time axis
+    for (let i = 0; i < 2000; i++) expect(dst.loss[i]).toBe(Math.fround(src.loss[i]));
+    const [e500, e1000, e2000] = b.evaluations(x.id);
+    const [s500, , s2000] = a.evaluations(run.id);
+    expect(e500.perCellAccuracy).toBe(0.61235);
+    expect(e2000.agreement).toBe(Number(s2000.agreement.toPrecision(5)));
+    expect(e500.confusionCells).toEqual(s500.confusionCells); // counts stay exact
+    // earlier evaluations keep every 10th step, the first, the last and those around the mutation
+    expect(e1000.perStep.map((p) => p.step)).toEqual([1, 10, 20, 30, 40, 50, 55, 56, 60]);
+    // the latest one, which the run view draws step by step, keeps them all
+    expect(e2000.perStep.map((p) => p.step)).toEqual(s2000.perStep.map((p) => p.step));
+    for (const [k, p] of e2000.perStep.entries())
+      expect(p.perCellAccuracy).toBeCloseTo(s2000.perStep[k].perCellAccuracy, 5);
+  });
+
   it('exports only the chosen checkpoints', () => {
     const { run } = makeRun(a);
     const latest = path.join(dirA, 'latest.ncarun');

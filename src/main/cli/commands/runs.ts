@@ -12,8 +12,10 @@ const USAGE = [
   '  runs list [--search Q] [--status S[,S]] [--task T] [--dataset D] [--tag T] [--sort KEY] [--order asc|desc]',
   '             sort keys: createdAt name status loss perCellAccuracy agreement evalAccuracy duration lastIteration',
   '  runs show ID                      one run: config, best metrics, checkpoints, recordings, recent events',
-  '  runs export ID FILE [--checkpoints latest|best|all] [--model-only]   write one .ncarun file (default: best);',
-  '                                    --model-only keeps only the weights (small, for sharing; fork to fine-tune, cannot resume)',
+  '  runs export ID FILE [--checkpoints latest|best|all] [--model-only [--precision f32|f16]] [--compact-history]',
+  '                                    write one .ncarun file (default: best); --model-only keeps only the weights',
+  '                                    (small, for sharing; fork to fine-tune, cannot resume), --precision f16 halves',
+  '                                    them; --compact-history rounds and thins the curves and evaluations it carries',
   '  runs import FILE                  add a .ncarun run (a clashing id gets a new one)',
   '  runs average ID (--checkpoints ID,ID,... | --from ITER [--to ITER]) [--name NAME]',
   '                                    a new run whose weights are the mean of checkpoints of run ID and the runs',
@@ -169,18 +171,26 @@ export const runsCommand: CliCommand = {
           {
             checkpoints: { type: 'string', default: 'best' },
             'model-only': { type: 'boolean', default: false },
+            precision: { type: 'string', default: 'f32' },
+            'compact-history': { type: 'boolean', default: false },
           },
           ['ID', 'FILE'],
         );
         const choice = CheckpointChoiceSchema.safeParse(values.checkpoints);
         if (!choice.success)
           throw new CliUsageError(`--checkpoints must be latest, best or all, not "${values.checkpoints}"`);
-        const [id, file] = positionals;
+        const precision = values.precision;
+        if (precision !== 'f32' && precision !== 'f16')
+          throw new CliUsageError(`--precision must be f32 or f16, not "${String(precision)}"`);
         const modelOnly = Boolean(values['model-only']);
+        if (precision === 'f16' && !modelOnly)
+          throw new CliUsageError('--precision f16 needs --model-only (a run resumes from f32 weights)');
+        const [id, file] = positionals;
         const out = withStore(ctx, (s) =>
           s.exportRun(id, file, {
             checkpoints: choice.data,
-            transformCheckpoint: modelOnly ? modelOnlyCheckpoint : undefined,
+            transformCheckpoint: modelOnly ? (ck) => modelOnlyCheckpoint(ck, { precision }) : undefined,
+            compactHistory: Boolean(values['compact-history']),
           }),
         );
         if (ctx.json) ctx.stdout(JSON.stringify({ runId: id, ...out }));

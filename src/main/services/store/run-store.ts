@@ -52,6 +52,7 @@ import {
   type RunUpdate,
 } from '../../../shared/runs.ts';
 import packageJson from '../../../../package.json' with { type: 'json' };
+import { compactEvaluations, compactMetricColumns } from './compact-history.ts';
 import { downsampleMinMax, float64View } from './downsample.ts';
 import { StoreError, toStoreError } from './errors.ts';
 import { createMetricWriter, type MetricWriter, type MetricWriterOptions } from './metric-writer.ts';
@@ -1353,6 +1354,8 @@ export class RunStore {
       transformCheckpoint?: (data: Uint8Array) => Uint8Array;
       /** keep at most this many evenly spaced metric rows (a shipped model's curves) */
       maxMetricRows?: number;
+      /** a shipped model's history: evaluations to 5 digits with thinned per-step curves, curves in f32 (compact-history.ts) */
+      compactHistory?: boolean;
     } = {},
   ): { file: string; bytes: number } {
     return this.guard(() => {
@@ -1375,15 +1378,17 @@ export class RunStore {
             METRIC_COLUMNS.map((c) => [c, Float64Array.from(keep, (k) => columns[c][k])]),
           ) as typeof columns;
         }
+        if (opts.compactHistory) columns = compactMetricColumns(columns);
         const rows = columns.iteration.length;
         const metricBytes = new Uint8Array(rows * METRIC_COLUMNS.length * 8);
         const metricView = new Float64Array(metricBytes.buffer);
         METRIC_COLUMNS.forEach((c, k) => metricView.set(columns[c], k * rows));
-        const evalBodies = (
+        const storedBodies = (
           this.db.prepare('SELECT body FROM evaluations WHERE run_id = ? ORDER BY iteration, id').all(id) as {
             body: string;
           }[]
         ).map((r) => parseNumbers(r.body));
+        const evalBodies = opts.compactHistory ? compactEvaluations(storedBodies) : storedBodies;
         const events = this.events(id, 1_000_000);
         const metas = this.checkpointMetas(id);
         const chosen =
