@@ -329,10 +329,13 @@ describe('training service', () => {
   it('fine-tunes a weights-only model by forking it, and refuses to resume the model itself', async () => {
     const store = RunStore.open(app.dataDir);
     const parent = store.getRun(trainedRun);
-    // a shipped model keeps weights only: no Adam state or pool
+    // a shipped model keeps weights only, in half floats: no Adam state or pool
     const shipped = store.createRun({ name: 'weights only', config: parent.config });
     const full = store.loadCheckpoint(parent.id, 'latest');
-    store.saveCheckpoint(shipped.id, { iteration: full.iteration, data: modelOnlyCheckpoint(full.data) });
+    store.saveCheckpoint(shipped.id, {
+      iteration: full.iteration,
+      data: modelOnlyCheckpoint(full.data, { precision: 'f16' }),
+    });
     const resume = await app.router.handle(
       { id: 8, method: 'training.start', params: { id: shipped.id } },
       conn,
@@ -353,7 +356,7 @@ describe('training service', () => {
     const logged = store.events(id).map((e) => e.message);
     expect(logged.join('\n')).toMatch(/weights only \(a shared model\): Adam state and pool start fresh/);
     expect(logged.join('\n')).toMatch(/starting from the weights of the checkpoint at iteration 10/);
-    // the child trained on from the shipped weights (5 small Adam steps away), not from a fresh init,
+    // the child trained on from the shipped weights (5 small Adam steps and the half-float rounding away), not from a fresh init,
     // and its own checkpoints are full ones it can resume from
     const tuned = decodeCheckpoint(store.loadCheckpoint(id, 'latest').data);
     expect(tuned.meta.modelOnly).toBeUndefined();
