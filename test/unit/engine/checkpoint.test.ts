@@ -13,7 +13,7 @@ import {
 } from '../../../src/main/services/engine/checkpoint.ts';
 import { ClassifySession, InferenceSession } from '../../../src/main/services/engine/inference.ts';
 import { createTrainer } from '../../../src/main/services/engine/trainer.ts';
-import { maxAbsDiff, mnistSubset } from './helpers.ts';
+import { maxAbsDiff, mnistSubset, smallClassifier } from './helpers.ts';
 
 const meta = { format: CHECKPOINT_FORMAT, task: 'classify', iteration: 7 };
 
@@ -60,22 +60,7 @@ describe('weights-only checkpoints', () => {
 
   it('a half-float model rolls out as its f32 original does', async () => {
     const mnist = await mnistSubset(40, 4);
-    const trainer = await createTrainer(
-      {
-        task: 'classify',
-        dataset: 'mnist-subset',
-        channels: 14,
-        perception: { kind: 'learned', kernel: 3, filters: 16 },
-        hidden: [16],
-        steps: 6,
-        batch: 8,
-        pool: { size: 32, freshFraction: 0.25, mutateFraction: 0.25 },
-        evaluation: { every: 100, images: 4, steps: 6, mutateSteps: 0 },
-        compute: { backend: 'wasm', threads: 1, aliveOnly: true },
-      },
-      mnist,
-      { keepBackend: true },
-    );
+    const trainer = await createTrainer(smallClassifier(), mnist, { keepBackend: true });
     for (let i = 0; i < 5; i++) await trainer.step();
     const full = trainer.saveCheckpoint();
     await trainer.dispose();

@@ -5,6 +5,21 @@ import { aliveMask } from '../../../src/main/services/engine/grid.ts';
 import { classifierParams } from '../../../src/main/services/engine/nca.ts';
 import { trainShard, type ClassifySettings } from '../../../src/main/services/engine/tasks/classify.ts';
 
+/** A small, fast classifier config on the mnistSubset dataset (createTrainer's input). */
+export const smallClassifier = (over: Record<string, unknown> = {}) => ({
+  task: 'classify',
+  dataset: 'mnist-subset',
+  channels: 14,
+  perception: { kind: 'learned', kernel: 3, filters: 16 },
+  hidden: [16],
+  steps: 6,
+  batch: 8,
+  pool: { size: 32, freshFraction: 0.25, mutateFraction: 0.25 },
+  evaluation: { every: 100, images: 20, steps: 6, mutateSteps: 3 },
+  compute: { backend: 'wasm', threads: 1, aliveOnly: true },
+  ...over,
+});
+
 export function smallSettings(over: Partial<ClassifySettings> = {}): ClassifySettings {
   return {
     arch: { channels: 6, numClasses: 3, perception: { kind: 'learned', kernel: 3, filters: 8 }, hidden: [8] },

@@ -8,22 +8,16 @@ import {
 } from '../../../src/main/services/engine/inference.ts';
 import type { EngineDataset } from '../../../src/main/services/engine/dataset.ts';
 import { aliveMask } from '../../../src/main/services/engine/grid.ts';
-import { mnistSubset } from './helpers.ts';
+import { mnistSubset, smallClassifier } from './helpers.ts';
 
 let mnist: EngineDataset;
-const small = (over: Record<string, unknown> = {}) => ({
-  task: 'classify',
-  dataset: 'mnist-subset',
-  channels: 14,
-  perception: { kind: 'learned', kernel: 3, filters: 16 },
-  hidden: [16],
-  steps: 6,
-  batch: 8,
-  pool: { size: 16, freshFraction: 0.25, mutateFraction: 0.25 },
-  evaluation: { every: 100, images: 20, steps: 10, mutateSteps: 0 },
-  compute: { backend: 'wasm', threads: 1 },
-  ...over,
-});
+const small = (over: Record<string, unknown> = {}) =>
+  smallClassifier({
+    pool: { size: 16, freshFraction: 0.25, mutateFraction: 0.25 },
+    evaluation: { every: 100, images: 20, steps: 10, mutateSteps: 0 },
+    compute: { backend: 'wasm', threads: 1 },
+    ...over,
+  });
 
 describe('inference sessions', () => {
   beforeAll(async () => {

@@ -11,24 +11,15 @@ import { adversaryMask } from '../../../src/main/services/engine/tasks/adversari
 import { aliveMask } from '../../../src/main/services/engine/grid.ts';
 import { Rng } from '../../../src/main/services/engine/rng.ts';
 import type { EngineDataset } from '../../../src/main/services/engine/dataset.ts';
-import { maxAbsDiff, mnistSubset, randomWeights, smallSettings } from './helpers.ts';
+import {
+  maxAbsDiff,
+  mnistSubset,
+  randomWeights,
+  smallClassifier as small,
+  smallSettings,
+} from './helpers.ts';
 
 let mnist: EngineDataset;
-
-/** A small, fast classifier on real MNIST digits. */
-const small = (over: Record<string, unknown> = {}) => ({
-  task: 'classify',
-  dataset: 'mnist-subset',
-  channels: 14,
-  perception: { kind: 'learned', kernel: 3, filters: 16 },
-  hidden: [16],
-  steps: 6,
-  batch: 8,
-  pool: { size: 32, freshFraction: 0.25, mutateFraction: 0.25 },
-  evaluation: { every: 100, images: 20, steps: 6, mutateSteps: 3 },
-  compute: { backend: 'wasm', threads: 1, aliveOnly: true },
-  ...over,
-});
 
 describe('classifier trainer', () => {
   beforeAll(async () => {

@@ -30,14 +30,15 @@ export function compactEvaluations(bodies: unknown[]): unknown[] {
     const e = body as { perStep?: { step: number }[]; mutationStep?: number };
     if (i === bodies.length - 1 || !Array.isArray(e.perStep) || e.perStep.length === 0)
       return roundNumbers(body);
+    const first = e.perStep[0].step;
     const last = e.perStep[e.perStep.length - 1].step;
+    const m = e.mutationStep;
     const perStep = e.perStep.filter(
-      (p, k) =>
-        k === 0 ||
+      (p) =>
+        p.step === first ||
         p.step === last ||
         p.step % PER_STEP_EVERY === 0 ||
-        p.step === e.mutationStep ||
-        p.step === (e.mutationStep ?? -2) + 1,
+        (m !== undefined && (p.step === m || p.step === m + 1)),
     );
     return roundNumbers({ ...e, perStep });
   });
