@@ -55,58 +55,22 @@ describe('weights-only models', () => {
     expect(trained.status, trained.stderr).toBe(0);
     const runId = JSON.parse(trained.stdout).runId as string;
     const shipDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nca-models-'));
-    const exported = nca([
-      'runs',
-      'export',
-      runId,
-      path.join(shipDir, 'demo.ncarun'),
-      '--model-only',
-      '--data-dir',
-      trainDir,
-      '--json',
-    ]);
+    const exportTo = (file: string, ...flags: string[]) =>
+      nca(['runs', 'export', runId, file, ...flags, '--data-dir', trainDir, '--json']);
+    const exported = exportTo(path.join(shipDir, 'demo.ncarun'), '--model-only');
     expect(exported.status, exported.stderr).toBe(0);
-    const full = nca([
-      'runs',
-      'export',
-      runId,
-      path.join(shipDir, 'full.ncarun'),
-      '--data-dir',
-      trainDir,
-      '--json',
-    ]);
+    const full = exportTo(path.join(shipDir, 'full.ncarun'));
     expect(JSON.parse(exported.stdout).bytes).toBeLessThan(JSON.parse(full.stdout).bytes / 4);
     // how models ship: half-float weights and a compacted history, smaller still
     const halfFile = path.join(shipDir, 'half.ncarun');
-    const half = nca([
-      'runs',
-      'export',
-      runId,
-      halfFile,
-      '--model-only',
-      '--precision',
-      'f16',
-      '--compact-history',
-      '--data-dir',
-      trainDir,
-      '--json',
-    ]);
+    const half = exportTo(halfFile, '--model-only', '--precision', 'f16', '--compact-history');
     expect(half.status, half.stderr).toBe(0);
     expect(JSON.parse(half.stdout).bytes).toBeLessThan(JSON.parse(exported.stdout).bytes);
-    const refused = nca(['runs', 'export', runId, halfFile, '--precision', 'f16', '--data-dir', trainDir]);
+    const refused = exportTo(halfFile, '--precision', 'f16');
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toMatch(/--precision f16 needs --model-only/);
-    const unknown = nca([
-      'runs',
-      'export',
-      runId,
-      halfFile,
-      '--model-only',
-      '--precision',
-      'f8',
-      '--data-dir',
-      trainDir,
-    ]);
+    const unknown = exportTo(halfFile, '--model-only', '--precision', 'f8');
+    expect(unknown.status).not.toBe(0);
     expect(unknown.stderr).toMatch(/--precision must be f32 or f16, not "f8"/);
     fs.writeFileSync(
       path.join(shipDir, 'index.json'),
